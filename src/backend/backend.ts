@@ -1,0 +1,165 @@
+// The backend boundary. A backend is storage (alloc/read/write of JS-owned typed arrays) plus a
+// kernel table keyed by op name. The TypeScript reference backend (ref/) implements every
+// kernel and is the oracle; a faster backend (native/) implements a subset, and each missing
+// kernel falls back to the reference. Kernels never allocate their outputs: the op layer
+// allocates `out` (through the backend) and the kernel fills it, so memory stays GC-owned.
+//
+// Conventions for every kernel:
+// - "contiguous" arrays are dense row-major with no offset;
+// - a StridedView describes an input that may be a view (broadcast dims have stride 0);
+// - shapes are plain number arrays; all sizes are element counts.
+
+import type { DType, TypedArray } from "../tensor/dtype.js";
+
+export interface StridedView {
+  data: TypedArray;
+  strides: readonly number[];
+  offset: number;
+}
+
+export type UnaryOp =
+  | "neg"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "sin"
+  | "cos"
+  | "tanh"
+  | "sigmoid"
+  | "relu"
+  | "abs"
+  | "sign"
+  | "floor"
+  | "ceil"
+  | "round"
+  | "erf"
+  | "logicalNot";
+
+export type BinaryOp =
+  "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+
+export type ReduceOp = "sum" | "max" | "min" | "prod";
+
+export interface Conv2dParams {
+  n: number; // batch
+  c: number; // input channels
+  h: number;
+  w: number;
+  o: number; // output channels
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH: number;
+  dilationW: number;
+  groups: number;
+  outH: number;
+  outW: number;
+}
+
+export interface Pool2dParams {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH: number;
+  dilationW: number;
+  outH: number;
+  outW: number;
+}
+
+export interface Kernels {
+  /** out[i] = op(x[i]) over `shape`; out is contiguous. */
+  unary(op: UnaryOp, x: StridedView, shape: readonly number[], out: TypedArray): void;
+  /** out[i] = op(a[i], b[i]) over the broadcast `shape` (broadcast dims of a/b have stride 0). */
+  binary(op: BinaryOp, a: StridedView, b: StridedView, shape: readonly number[], out: TypedArray): void;
+  /** out[i] = cond[i] ? a[i] : b[i]. */
+  where(cond: StridedView, a: StridedView, b: StridedView, shape: readonly number[], out: TypedArray): void;
+  /** Strided → contiguous copy, converting to out's element type (also used for casts). */
+  copy(x: StridedView, shape: readonly number[], out: TypedArray, outDtype: DType): void;
+  /**
+   * Reduce a contiguous [outer, size, inner] array over the middle axis: out has outer*inner
+   * elements. Any set of axes is reduced by the op layer as a sequence of these.
+   */
+  reduce(op: ReduceOp, x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): void;
+  /** Index of the max (or min) over the middle axis of [outer, size, inner]; first one on ties. */
+  argReduce(
+    op: "argmax" | "argmin",
+    x: TypedArray,
+    outer: number,
+    size: number,
+    inner: number,
+    out: Int32Array,
+  ): void;
+  /** Softmax or log-softmax over the middle axis of a contiguous [outer, size, inner] array. */
+  softmax(log: boolean, x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): void;
+  /**
+   * Batched matmul: for b in [0, batch): out[b] (m×n) = op(A[b]) (m×k) · op(B[b]) (k×n).
+   * A[b] starts at b*aBatchStride (0 broadcasts one matrix), stored m×k, or k×m when transA.
+   * B[b] starts at b*bBatchStride, stored k×n, or n×k when transB. out is contiguous.
+   */
+  matmul(
+    a: TypedArray,
+    b: TypedArray,
+    out: TypedArray,
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    aBatchStride: number,
+    bBatchStride: number,
+    transA: boolean,
+    transB: boolean,
+  ): void;
+  /** y[N,O,outH,outW] = conv(x[N,C,H,W], w[O,C/groups,kh,kw]) (no bias). */
+  conv2d(x: TypedArray, w: TypedArray, p: Conv2dParams, out: TypedArray): void;
+  /** gx[N,C,H,W] = ∂<gy, conv(x, w)>/∂x (transposed convolution of gy with w). */
+  conv2dBackwardInput(gy: TypedArray, w: TypedArray, p: Conv2dParams, out: TypedArray): void;
+  /** gw[O,C/groups,kh,kw] = ∂<gy, conv(x, w)>/∂w. */
+  conv2dBackwardWeight(x: TypedArray, gy: TypedArray, p: Conv2dParams, out: TypedArray): void;
+  /**
+   * Max pooling: values into out, and for each output the flat index (h*W + w) of its max
+   * within its own (n, c) plane into indices. Padding never wins (acts as -Infinity).
+   */
+  maxPool2d(x: TypedArray, p: Pool2dParams, out: TypedArray, indices: Int32Array): void;
+  /** out = x gathered along the middle axis: x [outer, size, inner], index [outer, idxSize, inner]. */
+  gather(
+    x: TypedArray,
+    index: Int32Array,
+    outer: number,
+    size: number,
+    inner: number,
+    idxSize: number,
+    out: TypedArray,
+  ): void;
+  /** out (pre-filled, [outer, size, inner]) += src scattered by index [outer, idxSize, inner]. */
+  scatterAdd(
+    src: TypedArray,
+    index: Int32Array,
+    outer: number,
+    size: number,
+    inner: number,
+    idxSize: number,
+    out: TypedArray,
+  ): void;
+  /** Constant padding of a contiguous array: pads[2*d], pads[2*d+1] = before/after on dim d. */
+  pad(x: TypedArray, shape: readonly number[], pads: readonly number[], value: number, out: TypedArray): void;
+}
+
+export type KernelName = keyof Kernels;
+
+export interface Backend {
+  readonly name: string;
+  /** Storage: a zeroed array for n elements of dtype. Reads and writes are plain indexing. */
+  alloc(dtype: DType, n: number): TypedArray;
+  /** The kernels this backend implements; the rest fall back to the reference backend. */
+  readonly kernels: Partial<Kernels>;
+}

@@ -1,0 +1,119 @@
+// Reference 2-D convolution as im2col + GEMM, per image and per group. The same column buffer
+// serves the forward pass (W · cols), the input gradient (col2im of Wᵀ · gy) and the weight
+// gradient (gy · colsᵀ), so the three kernels read as one idea.
+import type { Conv2dParams, Kernels } from "../backend.js";
+import type { TypedArray } from "../../tensor/dtype.js";
+import { gemm } from "./matmul.js";
+
+/** cols[(c*kh + i)*kw + j, oh*outW + ow] = x[n, c0 + c, oh*s - p + i*d, ow*s - p + j*d] (0 outside). */
+function im2col(x: TypedArray, xOff: number, cg: number, p: Conv2dParams, cols: Float64Array): void {
+  const { h, w, kh, kw, outH, outW } = p;
+  const plane = outH * outW;
+  for (let c = 0; c < cg; c++) {
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const row = ((c * kh + i) * kw + j) * plane;
+        for (let oh = 0; oh < outH; oh++) {
+          const ih = oh * p.strideH - p.padH + i * p.dilationH;
+          for (let ow = 0; ow < outW; ow++) {
+            const iw = ow * p.strideW - p.padW + j * p.dilationW;
+            cols[row + oh * outW + ow] =
+              ih >= 0 && ih < h && iw >= 0 && iw < w ? x[xOff + (c * h + ih) * w + iw]! : 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The adjoint of im2col: scatter-add columns back into an image. */
+function col2im(cols: Float64Array, cg: number, p: Conv2dParams, gx: TypedArray, gxOff: number): void {
+  const { h, w, kh, kw, outH, outW } = p;
+  const plane = outH * outW;
+  for (let c = 0; c < cg; c++) {
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const row = ((c * kh + i) * kw + j) * plane;
+        for (let oh = 0; oh < outH; oh++) {
+          const ih = oh * p.strideH - p.padH + i * p.dilationH;
+          if (ih < 0 || ih >= h) continue;
+          for (let ow = 0; ow < outW; ow++) {
+            const iw = ow * p.strideW - p.padW + j * p.dilationW;
+            if (iw >= 0 && iw < w) gx[gxOff + (c * h + ih) * w + iw]! += cols[row + oh * outW + ow]!;
+          }
+        }
+      }
+    }
+  }
+}
+
+function sizes(p: Conv2dParams) {
+  const cg = p.c / p.groups; // input channels per group
+  const og = p.o / p.groups; // output channels per group
+  const kSize = cg * p.kh * p.kw; // rows of the column matrix
+  const plane = p.outH * p.outW;
+  return { cg, og, kSize, plane };
+}
+
+export const conv2d: Kernels["conv2d"] = (x, weight, p, out) => {
+  const { cg, og, kSize, plane } = sizes(p);
+  const cols = new Float64Array(kSize * plane);
+  for (let n = 0; n < p.n; n++) {
+    for (let g = 0; g < p.groups; g++) {
+      im2col(x, (n * p.c + g * cg) * p.h * p.w, cg, p, cols);
+      gemm(
+        weight,
+        g * og * kSize,
+        cols,
+        0,
+        out,
+        (n * p.o + g * og) * plane,
+        og,
+        kSize,
+        plane,
+        false,
+        false,
+        false,
+      );
+    }
+  }
+};
+
+export const conv2dBackwardInput: Kernels["conv2dBackwardInput"] = (gy, weight, p, out) => {
+  const { cg, og, kSize, plane } = sizes(p);
+  const cols = new Float64Array(kSize * plane);
+  out.fill(0);
+  for (let n = 0; n < p.n; n++) {
+    for (let g = 0; g < p.groups; g++) {
+      // cols = W[g]ᵀ (kSize×og) · gy[n, g] (og×plane)
+      gemm(
+        weight,
+        g * og * kSize,
+        gy,
+        (n * p.o + g * og) * plane,
+        cols,
+        0,
+        kSize,
+        og,
+        plane,
+        true,
+        false,
+        false,
+      );
+      col2im(cols, cg, p, out, (n * p.c + g * cg) * p.h * p.w);
+    }
+  }
+};
+
+export const conv2dBackwardWeight: Kernels["conv2dBackwardWeight"] = (x, gy, p, out) => {
+  const { cg, og, kSize, plane } = sizes(p);
+  const cols = new Float64Array(kSize * plane);
+  out.fill(0);
+  for (let n = 0; n < p.n; n++) {
+    for (let g = 0; g < p.groups; g++) {
+      im2col(x, (n * p.c + g * cg) * p.h * p.w, cg, p, cols);
+      // gW[g] (og×kSize) += gy[n, g] (og×plane) · colsᵀ (plane×kSize)
+      gemm(gy, (n * p.o + g * og) * plane, cols, 0, out, g * og * kSize, og, plane, kSize, false, true, true);
+    }
+  }
+};

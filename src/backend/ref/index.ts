@@ -1,0 +1,34 @@
+// The reference backend: every kernel in plain TypeScript. It is the readable definition of
+// each op and the oracle the native backend is tested against.
+import type { Backend, Kernels } from "../backend.js";
+import { allocArray } from "../../tensor/dtype.js";
+import { binary, copy, unary, where } from "./elementwise.js";
+import { argReduce, reduce, softmax } from "./reduce.js";
+import { matmul } from "./matmul.js";
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from "./conv.js";
+import { maxPool2d } from "./pool.js";
+import { gather, pad, scatterAdd } from "./indexing.js";
+
+export const refKernels: Kernels = {
+  unary,
+  binary,
+  where,
+  copy,
+  reduce,
+  argReduce,
+  softmax,
+  matmul,
+  conv2d,
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  maxPool2d,
+  gather,
+  scatterAdd,
+  pad,
+};
+
+export const refBackend: Backend = {
+  name: "ref",
+  alloc: allocArray,
+  kernels: refKernels,
+};

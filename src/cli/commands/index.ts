@@ -1,0 +1,6 @@
+// Every `nabla` subcommand, in the order `nabla --help` lists them. Add one line per command file.
+import type { Command } from "commander";
+
+export type RegisterCommand = (program: Command) => void;
+
+export const commands: RegisterCommand[] = [];

@@ -1,0 +1,8 @@
+// The browser-safe core: tensors, autograd, the reference backend and the testing utilities.
+// (src/index.ts adds the Node-only parts: the native backend, data, training, I/O.)
+export * from "./tensor/index.js";
+export * from "./autograd/index.js";
+export * from "./errors.js";
+export { setBackend, getBackend, withBackend, kernel } from "./backend/registry.js";
+export { refBackend } from "./backend/ref/index.js";
+export type { Backend, Kernels, KernelName, StridedView } from "./backend/backend.js";

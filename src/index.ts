@@ -1,0 +1,2 @@
+// nabla's main entry point (Node.js).
+export * from "./core.js";
