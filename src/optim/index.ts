@@ -1,0 +1,5 @@
+// Optimizers, gradient clipping and learning-rate schedulers.
+export * from "./optimizer.js";
+export * from "./sgd.js";
+export * from "./adam.js";
+export * from "./rmsprop.js";
