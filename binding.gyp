@@ -1,0 +1,29 @@
+{
+  "targets": [
+    {
+      "target_name": "nabla_native",
+      "sources": [
+        "native/addon.cpp",
+        "native/threadpool.cpp",
+        "native/gemm.cpp",
+        "native/gemm_avx512.cpp",
+        "native/gemm_avx2.cpp",
+        "native/gemm_generic.cpp",
+        "native/conv.cpp",
+        "native/pool.cpp",
+        "native/elementwise.cpp"
+      ],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math"],
+      "cflags_cc": ["-std=gnu++17", "-O3", "-fno-math-errno", "-fno-trapping-math"],
+      "cflags!": ["-O2"],
+      "cflags_cc!": ["-fno-rtti"],
+      "conditions": [
+        ["target_arch!='x64' and target_arch!='ia32'", {
+          "defines": ["NABLA_NO_X86"]
+        }]
+      ]
+    }
+  ]
+}

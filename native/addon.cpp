@@ -1,0 +1,263 @@
+// N-API entry points. Each function validates its arguments (a bad call must throw, never read
+// out of bounds), borrows the typed arrays' memory (zero copy) and runs the kernel synchronously.
+// The addon is context-aware (Napi::Addon): per-environment state lives in the instance, so it
+// loads in worker_threads; the thread pool and scratch memory are shared by the process.
+#include <napi.h>
+
+#include <atomic>
+#include <string>
+
+#include "common.h"
+#include "conv.h"
+#include "elementwise.h"
+#include "gemm.h"
+#include "pool.h"
+#include "threadpool.h"
+
+namespace nabla {
+namespace {
+
+// Scratch bytes already reported to some V8 isolate (process-wide, like the scratch itself).
+std::atomic<int64_t> g_reported_bytes{0};
+
+template <typename T>
+T* array_arg(const Napi::CallbackInfo& info, size_t i, int64_t need, const char* what) {
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray()) throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected a typed array");
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  napi_typedarray_type want = std::is_same<T, float>::value     ? napi_float32_array
+                              : std::is_same<T, int32_t>::value ? napi_int32_array
+                                                                : napi_uint8_array;
+  if (ta.TypedArrayType() != want) throw Napi::TypeError::New(info.Env(), std::string(what) + ": wrong element type");
+  if (static_cast<int64_t>(ta.ElementLength()) < need)
+    throw Napi::RangeError::New(info.Env(), std::string(what) + ": array too short");
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+}
+
+int64_t int_arg(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Value v = info[i];
+  if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (d < 0 || d != static_cast<double>(static_cast<int64_t>(d)))
+    throw Napi::RangeError::New(info.Env(), "expected a non-negative integer");
+  return static_cast<int64_t>(d);
+}
+
+class NablaAddon : public Napi::Addon<NablaAddon> {
+ public:
+  NablaAddon(Napi::Env env, Napi::Object exports) {
+    DefineAddon(exports, {
+                             InstanceMethod("info", &NablaAddon::Info),
+                             InstanceMethod("selectIsa", &NablaAddon::SelectIsa),
+                             InstanceMethod("setGemmBlocking", &NablaAddon::SetGemmBlocking),
+                             InstanceMethod("matmul", &NablaAddon::Matmul),
+                             InstanceMethod("conv2d", &NablaAddon::Conv2d),
+                             InstanceMethod("conv2dBackwardInput", &NablaAddon::Conv2dBackwardInput),
+                             InstanceMethod("conv2dBackwardWeight", &NablaAddon::Conv2dBackwardWeight),
+                             InstanceMethod("maxPool2d", &NablaAddon::MaxPool2d),
+                             InstanceMethod("reduce", &NablaAddon::Reduce),
+                             InstanceMethod("softmax", &NablaAddon::Softmax),
+                             InstanceMethod("unary", &NablaAddon::Unary),
+                             InstanceMethod("binary", &NablaAddon::Binary),
+                         });
+  }
+
+ private:
+  // Tells V8 about scratch memory grown (or freed by exiting threads) since the last report.
+  static void report_scratch(Napi::Env env) {
+    const int64_t now = g_scratch_bytes.load();
+    const int64_t before = g_reported_bytes.exchange(now);
+    if (now != before) Napi::MemoryManagement::AdjustExternalMemory(env, now - before);
+  }
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    const GemmKernel& k = gemm_kernel();
+    o.Set("isa", k.isa);
+    o.Set("threads", ThreadPool::instance().size());
+    o.Set("gemmTile", std::to_string(k.mr) + "x" + std::to_string(k.nr));
+    o.Set("gemmBlocking", std::to_string(k.mc) + "/" + std::to_string(k.kc) + "/" + std::to_string(k.nc));
+    o.Set("scratchBytes", static_cast<double>(g_scratch_bytes.load()));
+    return o;
+  }
+
+  Napi::Value SelectIsa(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), gemm_select(info[0].As<Napi::String>().Utf8Value().c_str()));
+  }
+
+  Napi::Value SetGemmBlocking(const Napi::CallbackInfo& info) {
+    gemm_set_blocking(static_cast<int>(int_arg(info, 0)), static_cast<int>(int_arg(info, 1)),
+                      static_cast<int>(int_arg(info, 2)));
+    return info.Env().Undefined();
+  }
+
+  // matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB)
+  Napi::Value Matmul(const Napi::CallbackInfo& info) {
+    const int64_t batch = int_arg(info, 3), m = int_arg(info, 4), k = int_arg(info, 5), n = int_arg(info, 6);
+    const int64_t sa = int_arg(info, 7), sb = int_arg(info, 8);
+    const bool ta = info[9].ToBoolean(), tb = info[10].ToBoolean();
+    const int64_t last = batch > 0 ? batch - 1 : 0;
+    const float* a = array_arg<float>(info, 0, batch ? last * sa + m * k : 0, "a");
+    const float* b = array_arg<float>(info, 1, batch ? last * sb + k * n : 0, "b");
+    float* out = array_arg<float>(info, 2, batch * m * n, "out");
+    const double flops = 2.0 * m * n * k;
+    const int threads = threads_for(flops * batch, 1 << 18);
+    // Many small products: one whole product per thread; otherwise threads inside each GEMM.
+    const int outer = (batch >= threads && flops < 1e8) ? threads : 1;
+    const int inner = outer > 1 ? 1 : threads;
+    parallel_for(batch, outer, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; i++) {
+        // A: stored m×k (rows m), or k×m when transposed (rows k, used as Aᵀ).
+        StridedSource as(a + i * sa, ta ? m : k, 1);
+        StridedSource bs(b + i * sb, tb ? k : n, 1);
+        gemm(m, n, k, {&as, ta}, {&bs, tb}, out + i * m * n, n, 1, false, inner);
+      }
+    });
+    report_scratch(info.Env());
+    return info.Env().Undefined();
+  }
+
+  static ConvParams conv_params(const Napi::CallbackInfo& info, size_t i) {
+    const int32_t* q = array_arg<int32_t>(info, i, 16, "params");
+    ConvParams p{q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12], q[13], q[14], q[15]};
+    if (p.groups < 1 || p.c % p.groups || p.o % p.groups || p.sh < 1 || p.sw < 1 || p.dh < 1 || p.dw < 1 ||
+        p.n < 0 || p.oh < 0 || p.ow < 0 || p.kh < 1 || p.kw < 1 || p.ph < 0 || p.pw < 0)
+      throw Napi::RangeError::New(info.Env(), "conv2d: invalid parameters");
+    return p;
+  }
+
+  // conv2d(x, w, params Int32Array[16], out)
+  Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+    const ConvParams p = conv_params(info, 2);
+    const float* x = array_arg<float>(info, 0, p.n * p.c * p.h * p.w, "x");
+    const float* w = array_arg<float>(info, 1, p.o * (p.c / p.groups) * p.kh * p.kw, "w");
+    float* y = array_arg<float>(info, 3, p.n * p.o * p.oh * p.ow, "out");
+    conv2d_forward(x, w, p, y);
+    report_scratch(info.Env());
+    return info.Env().Undefined();
+  }
+
+  // conv2dBackwardInput(gy, w, params, out)
+  Napi::Value Conv2dBackwardInput(const Napi::CallbackInfo& info) {
+    const ConvParams p = conv_params(info, 2);
+    const float* gy = array_arg<float>(info, 0, p.n * p.o * p.oh * p.ow, "gy");
+    const float* w = array_arg<float>(info, 1, p.o * (p.c / p.groups) * p.kh * p.kw, "w");
+    float* gx = array_arg<float>(info, 3, p.n * p.c * p.h * p.w, "out");
+    conv2d_backward_input(gy, w, p, gx);
+    report_scratch(info.Env());
+    return info.Env().Undefined();
+  }
+
+  // conv2dBackwardWeight(x, gy, params, out)
+  Napi::Value Conv2dBackwardWeight(const Napi::CallbackInfo& info) {
+    const ConvParams p = conv_params(info, 2);
+    const float* x = array_arg<float>(info, 0, p.n * p.c * p.h * p.w, "x");
+    const float* gy = array_arg<float>(info, 1, p.n * p.o * p.oh * p.ow, "gy");
+    float* gw = array_arg<float>(info, 3, p.o * (p.c / p.groups) * p.kh * p.kw, "out");
+    conv2d_backward_weight(x, gy, p, gw);
+    report_scratch(info.Env());
+    return info.Env().Undefined();
+  }
+
+  // maxPool2d(x, params Int32Array[14], out, indices)
+  Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
+    const int32_t* q = array_arg<int32_t>(info, 1, 14, "params");
+    PoolParams p{q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12], q[13]};
+    if (p.sh < 1 || p.sw < 1 || p.dh < 1 || p.dw < 1 || p.n < 0 || p.oh < 0 || p.ow < 0)
+      throw Napi::RangeError::New(info.Env(), "maxPool2d: invalid parameters");
+    const float* x = array_arg<float>(info, 0, p.n * p.c * p.h * p.w, "x");
+    float* y = array_arg<float>(info, 2, p.n * p.c * p.oh * p.ow, "out");
+    int32_t* idx = array_arg<int32_t>(info, 3, p.n * p.c * p.oh * p.ow, "indices");
+    max_pool2d(x, p, y, idx);
+    return info.Env().Undefined();
+  }
+
+  // reduce(opCode, x, outer, size, inner, out)
+  Napi::Value Reduce(const Napi::CallbackInfo& info) {
+    const int op = static_cast<int>(int_arg(info, 0));
+    const int64_t outer = int_arg(info, 2), size = int_arg(info, 3), inner = int_arg(info, 4);
+    if (op >= kReduceCount) throw Napi::RangeError::New(info.Env(), "reduce: unknown op");
+    const float* x = array_arg<float>(info, 1, outer * size * inner, "x");
+    float* out = array_arg<float>(info, 5, outer * inner, "out");
+    reduce(op, x, outer, size, inner, out);
+    return info.Env().Undefined();
+  }
+
+  // softmax(log, x, outer, size, inner, out)
+  Napi::Value Softmax(const Napi::CallbackInfo& info) {
+    const bool log = info[0].ToBoolean();
+    const int64_t outer = int_arg(info, 2), size = int_arg(info, 3), inner = int_arg(info, 4);
+    const float* x = array_arg<float>(info, 1, outer * size * inner, "x");
+    float* out = array_arg<float>(info, 5, outer * size * inner, "out");
+    softmax(log, x, outer, size, inner, out);
+    return info.Env().Undefined();
+  }
+
+  // Reads a view: (data Float32Array, offset, strides) with strides from a Float64Array `meta`.
+  // meta layout: [ndim, shape..., offset_0, strides_0..., offset_1, strides_1...].
+  static int read_meta(const Napi::CallbackInfo& info, size_t meta_i, int nviews, int64_t* shape, View* views,
+                       int64_t* total) {
+    Napi::Value v = info[meta_i];
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      throw Napi::TypeError::New(info.Env(), "meta: expected a Float64Array");
+    Napi::Float64Array meta = v.As<Napi::Float64Array>();
+    const int ndim = static_cast<int>(meta.ElementLength() > 0 ? meta[0] : -1);
+    if (ndim < 0 || ndim > kMaxDims || meta.ElementLength() < static_cast<size_t>(1 + ndim + nviews * (1 + ndim)))
+      throw Napi::RangeError::New(info.Env(), "meta: bad layout (at most 8 dims)");
+    *total = 1;
+    for (int d = 0; d < ndim; d++) {
+      shape[d] = static_cast<int64_t>(meta[1 + d]);
+      *total *= shape[d];
+    }
+    for (int k = 0; k < nviews; k++) {
+      const size_t base = 1 + ndim + k * (1 + ndim);
+      views[k].off = static_cast<int64_t>(meta[base]);
+      // Bounds: the smallest and largest element offsets the view can reach.
+      int64_t lo = views[k].off, hi = views[k].off;
+      for (int d = 0; d < ndim; d++) {
+        const int64_t s = static_cast<int64_t>(meta[base + 1 + d]);
+        views[k].strides[d] = s;
+        if (shape[d] > 0) (s >= 0 ? hi : lo) += s * (shape[d] - 1);
+      }
+      views[k].data = array_arg<float>(info, 1 + k, *total > 0 ? hi + 1 : 0, "view");
+      if (*total > 0 && lo < 0) throw Napi::RangeError::New(info.Env(), "view: negative offset");
+    }
+    return ndim;
+  }
+
+  // unary(opCode, x, meta, out)
+  Napi::Value Unary(const Napi::CallbackInfo& info) {
+    const int op = static_cast<int>(int_arg(info, 0));
+    if (op >= kUnaryCount) throw Napi::RangeError::New(info.Env(), "unary: unknown op");
+    int64_t shape[kMaxDims], total;
+    View v[1];
+    const int nd = read_meta(info, 2, 1, shape, v, &total);
+    float* out = array_arg<float>(info, 3, total, "out");
+    unary(op, v[0], nd, shape, out);
+    return info.Env().Undefined();
+  }
+
+  // binary(opCode, a, b, meta, out)
+  Napi::Value Binary(const Napi::CallbackInfo& info) {
+    const int op = static_cast<int>(int_arg(info, 0));
+    if (op >= kBinaryCount) throw Napi::RangeError::New(info.Env(), "binary: unknown op");
+    int64_t shape[kMaxDims], total;
+    View v[2];
+    const int nd = read_meta(info, 3, 2, shape, v, &total);
+    float* out_f = nullptr;
+    uint8_t* out_u = nullptr;
+    if (op >= kEq) {
+      out_u = array_arg<uint8_t>(info, 4, total, "out");
+    } else {
+      out_f = array_arg<float>(info, 4, total, "out");
+    }
+    binary(op, v[0], v[1], nd, shape, out_f, out_u);
+    return info.Env().Undefined();
+  }
+};
+
+}  // namespace
+}  // namespace nabla
+
+using nabla::NablaAddon;
+NODE_API_ADDON(NablaAddon)

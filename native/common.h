@@ -1,0 +1,27 @@
+// Shared helpers for the native backend: growable per-thread scratch memory and small utilities.
+// This header is included by the per-ISA translation units too, so it must stay free of anything
+// that would instantiate shared inline code there (see gemm_kernels.h for why).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace nabla {
+
+// Total bytes held by all scratch buffers of all threads. The addon reports changes of this figure
+// to V8 (AdjustExternalMemory) after each call, so the GC knows about memory it cannot see.
+extern std::atomic<int64_t> g_scratch_bytes;
+
+// Scratch slot ids: a thread may hold several independent buffers at once (e.g. packed A and
+// im2col columns), each grows on demand and is never freed while the thread lives, so the hot
+// path does not allocate once shapes have been seen.
+enum ScratchSlot { kScratchPackA = 0, kScratchPackB = 1, kScratchCol = 2, kScratchMisc = 3, kScratchSlots = 4 };
+
+// Returns a 64-byte aligned buffer of at least n floats owned by the calling thread.
+float* scratch(ScratchSlot slot, size_t n);
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+}  // namespace nabla

@@ -1,0 +1,330 @@
+// Convolutions as GEMMs over an implicit im2col matrix: the "patch" source below produces rows of
+// the column matrix on the fly while the GEMM packs its panels, so the column matrix is never
+// stored (except in the backward-input pass, which needs a col2im scatter of the GEMM result).
+//
+//  forward          y[n, g]  (Og × P)   = W[g] (Og × CK) · patches(x[n, g]) (CK × P)
+//  backward input   cols     (CK × P)   = W[g]ᵀ · gy[n, g] (Og × P), then gx[n, g] = col2im(cols)
+//  backward weight  gw[g]    (Og × CK)  = Σ_n gy[n, g] · patches(x[n, g])ᵀ  (one GEMM with K = N·P)
+// where CK = C/groups · kh · kw and P = outH · outW. 1×1 stride-1 unpadded convolutions use the
+// activations directly as the matrix, and depthwise convolutions (groups = C = O) use direct loops.
+#include "conv.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common.h"
+#include "gemm.h"
+#include "threadpool.h"
+
+namespace nabla {
+
+namespace {
+
+bool is_pointwise(const ConvParams& p) {
+  return p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.ph == 0 && p.pw == 0;
+}
+
+// The im2col matrix of group g for images [n0, n0 + count): row r = (c, ki, kj), column
+// q = (image, oh, ow); value x[n][g*Cg + c][oh*sh - ph + ki*dh][ow*sw - pw + kj*dw] or 0 outside.
+struct PatchSource final : MatSource {
+  const float* x;  // image n0, channel g*Cg
+  const ConvParams& p;
+  int64_t img_stride, plane, P;
+  PatchSource(const float* x_, const ConvParams& p_)
+      : x(x_), p(p_), img_stride(p_.c * p_.h * p_.w), plane(p_.h * p_.w), P(p_.oh * p_.ow) {}
+
+  void row(int64_t r, int64_t q0, int64_t len, float* dst, int64_t ds) const override {
+    const int64_t kj = r % p.kw, ki = (r / p.kw) % p.kh, c = r / (p.kw * p.kh);
+    // Valid ow range for this kj: 0 <= ow*sw - pw + kj*dw < W.
+    const int64_t off_w = kj * p.dw - p.pw;
+    const int64_t ow_lo = off_w >= 0 ? 0 : std::min(p.ow, ceil_div(-off_w, p.sw));
+    const int64_t ow_hi = std::max(ow_lo, std::min(p.ow, off_w >= p.w ? 0 : ceil_div(p.w - off_w, p.sw)));
+    int64_t img = q0 / P, rem = q0 % P;
+    int64_t oh = rem / p.ow, ow = rem % p.ow;
+    int64_t i = 0;
+    while (i < len) {
+      const int64_t run = std::min(len - i, p.ow - ow);  // columns left in this output row
+      const int64_t ih = oh * p.sh - p.ph + ki * p.dh;
+      float* d = dst + i * ds;
+      if (ih < 0 || ih >= p.h) {
+        for (int64_t t = 0; t < run; t++) d[t * ds] = 0.f;
+      } else {
+        const float* src = x + img * img_stride + c * plane + ih * p.w + off_w;  // + ow*sw
+        const int64_t a = std::min(std::max(ow_lo, ow), ow + run), b = std::max(a, std::min(ow_hi, ow + run));
+        int64_t t = 0;
+        for (; t < a - ow; t++) d[t * ds] = 0.f;
+        if (p.sw == 1) {
+          const float* s = src + ow;
+          if (ds == 1) {
+            std::memcpy(d + t, s + t, static_cast<size_t>(b - a) * sizeof(float));
+            t = b - ow;
+          } else {
+            for (; t < b - ow; t++) d[t * ds] = s[t];
+          }
+        } else {
+          for (; t < b - ow; t++) d[t * ds] = src[(ow + t) * p.sw];
+        }
+        for (; t < run; t++) d[t * ds] = 0.f;
+      }
+      i += run;
+      ow += run;
+      if (ow == p.ow) {
+        ow = 0;
+        if (++oh == p.oh) {
+          oh = 0;
+          img++;
+        }
+      }
+    }
+  }
+};
+
+// gy of group g over images [n0, ...): row o, column q = (image, p): gy[n][g*Og + o][p].
+struct GradOutSource final : MatSource {
+  const float* gy;  // image n0, channel g*Og
+  int64_t img_stride, P;
+  GradOutSource(const float* gy_, int64_t img_stride_, int64_t P_) : gy(gy_), img_stride(img_stride_), P(P_) {}
+  void row(int64_t r, int64_t q0, int64_t len, float* dst, int64_t ds) const override {
+    int64_t img = q0 / P, pos = q0 % P, i = 0;
+    while (i < len) {
+      const int64_t run = std::min(len - i, P - pos);
+      const float* s = gy + img * img_stride + r * P + pos;
+      float* d = dst + i * ds;
+      if (ds == 1) {
+        std::memcpy(d, s, static_cast<size_t>(run) * sizeof(float));
+      } else {
+        for (int64_t t = 0; t < run; t++) d[t * ds] = s[t];
+      }
+      i += run;
+      pos = 0;
+      img++;
+    }
+  }
+};
+
+// Scatter-adds a (CK × P) column matrix into the image gradient gx (channels of one group).
+void col2im_add(const float* col, const ConvParams& p, int64_t cg, float* gx) {
+  const int64_t P = p.oh * p.ow;
+  for (int64_t c = 0; c < cg; c++) {
+    float* plane = gx + c * p.h * p.w;
+    for (int64_t ki = 0; ki < p.kh; ki++) {
+      for (int64_t kj = 0; kj < p.kw; kj++) {
+        const float* crow = col + ((c * p.kh + ki) * p.kw + kj) * P;
+        const int64_t off_w = kj * p.dw - p.pw;
+        const int64_t ow_lo = off_w >= 0 ? 0 : std::min(p.ow, ceil_div(-off_w, p.sw));
+        const int64_t ow_hi = std::max(ow_lo, std::min(p.ow, off_w >= p.w ? 0 : ceil_div(p.w - off_w, p.sw)));
+        for (int64_t oh = 0; oh < p.oh; oh++) {
+          const int64_t ih = oh * p.sh - p.ph + ki * p.dh;
+          if (ih < 0 || ih >= p.h) continue;
+          float* dst = plane + ih * p.w + off_w;
+          const float* src = crow + oh * p.ow;
+          if (p.sw == 1) {
+            for (int64_t ow = ow_lo; ow < ow_hi; ow++) dst[ow] += src[ow];
+          } else {
+            for (int64_t ow = ow_lo; ow < ow_hi; ow++) dst[ow * p.sw] += src[ow];
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---- depthwise (groups == C == O): direct loops, one (n, c) plane at a time -------------------
+
+// Calls f(oh, ow_lo, ow_hi, ih, off_w) for each output row and kernel tap (ki, kj) with valid ih.
+template <typename F>
+void for_each_tap_row(const ConvParams& p, int64_t ki, int64_t kj, F f) {
+  const int64_t off_w = kj * p.dw - p.pw;
+  const int64_t ow_lo = off_w >= 0 ? 0 : std::min(p.ow, ceil_div(-off_w, p.sw));
+  const int64_t ow_hi = std::max(ow_lo, std::min(p.ow, off_w >= p.w ? 0 : ceil_div(p.w - off_w, p.sw)));
+  for (int64_t oh = 0; oh < p.oh; oh++) {
+    const int64_t ih = oh * p.sh - p.ph + ki * p.dh;
+    if (ih >= 0 && ih < p.h) f(oh, ow_lo, ow_hi, ih, off_w);
+  }
+}
+
+void depthwise_forward(const float* x, const float* w, const ConvParams& p, float* y) {
+  const int64_t planes = p.n * p.c, HW = p.h * p.w, P = p.oh * p.ow, KK = p.kh * p.kw;
+  parallel_for(planes, threads_for(static_cast<double>(planes) * P * KK), [&](int64_t b, int64_t e) {
+    for (int64_t pl = b; pl < e; pl++) {
+      const int64_t c = pl % p.c;
+      const float* xp = x + pl * HW;
+      float* yp = y + pl * P;
+      std::fill(yp, yp + P, 0.f);
+      for (int64_t ki = 0; ki < p.kh; ki++) {
+        for (int64_t kj = 0; kj < p.kw; kj++) {
+          const float wv = w[c * KK + ki * p.kw + kj];
+          for_each_tap_row(p, ki, kj, [&](int64_t oh, int64_t lo, int64_t hi, int64_t ih, int64_t off_w) {
+            float* yr = yp + oh * p.ow;
+            const float* xr = xp + ih * p.w + off_w;
+            if (p.sw == 1) {
+              for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow];
+            } else {
+              for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow * p.sw];
+            }
+          });
+        }
+      }
+    }
+  });
+}
+
+void depthwise_backward_input(const float* gy, const float* w, const ConvParams& p, float* gx) {
+  const int64_t planes = p.n * p.c, HW = p.h * p.w, P = p.oh * p.ow, KK = p.kh * p.kw;
+  parallel_for(planes, threads_for(static_cast<double>(planes) * P * KK), [&](int64_t b, int64_t e) {
+    for (int64_t pl = b; pl < e; pl++) {
+      const int64_t c = pl % p.c;
+      float* gxp = gx + pl * HW;
+      const float* gyp = gy + pl * P;
+      std::fill(gxp, gxp + HW, 0.f);
+      for (int64_t ki = 0; ki < p.kh; ki++) {
+        for (int64_t kj = 0; kj < p.kw; kj++) {
+          const float wv = w[c * KK + ki * p.kw + kj];
+          for_each_tap_row(p, ki, kj, [&](int64_t oh, int64_t lo, int64_t hi, int64_t ih, int64_t off_w) {
+            const float* gr = gyp + oh * p.ow;
+            float* xr = gxp + ih * p.w + off_w;
+            if (p.sw == 1) {
+              for (int64_t ow = lo; ow < hi; ow++) xr[ow] += wv * gr[ow];
+            } else {
+              for (int64_t ow = lo; ow < hi; ow++) xr[ow * p.sw] += wv * gr[ow];
+            }
+          });
+        }
+      }
+    }
+  });
+}
+
+void depthwise_backward_weight(const float* x, const float* gy, const ConvParams& p, float* gw) {
+  const int64_t HW = p.h * p.w, P = p.oh * p.ow, KK = p.kh * p.kw;
+  // One channel per task: the sum over images and positions runs in a fixed order.
+  parallel_for(p.c, threads_for(static_cast<double>(p.n) * p.c * P * KK), [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; c++) {
+      for (int64_t ki = 0; ki < p.kh; ki++) {
+        for (int64_t kj = 0; kj < p.kw; kj++) {
+          float acc = 0.f;
+          for (int64_t n = 0; n < p.n; n++) {
+            const float* xp = x + (n * p.c + c) * HW;
+            const float* gyp = gy + (n * p.c + c) * P;
+            for_each_tap_row(p, ki, kj, [&](int64_t oh, int64_t lo, int64_t hi, int64_t ih, int64_t off_w) {
+              const float* gr = gyp + oh * p.ow;
+              const float* xr = xp + ih * p.w + off_w;
+              float s = 0.f;
+              for (int64_t ow = lo; ow < hi; ow++) s += gr[ow] * xr[ow * p.sw];
+              acc += s;
+            });
+          }
+          gw[c * KK + ki * p.kw + kj] = acc;
+        }
+      }
+    }
+  });
+}
+
+bool is_depthwise(const ConvParams& p) { return p.groups == p.c && p.o == p.c && p.groups > 1; }
+
+}  // namespace
+
+void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* y) {
+  if (is_depthwise(p)) return depthwise_forward(x, w, p, y);
+  const int64_t G = p.groups, Cg = p.c / G, Og = p.o / G, CK = Cg * p.kh * p.kw, P = p.oh * p.ow;
+  const int64_t HW = p.h * p.w;
+  const bool pointwise = is_pointwise(p);
+  const double flops = 2.0 * p.n * p.o * P * CK;
+  const int threads = threads_for(flops, 1 << 18);
+  // Whole images per thread when there are enough of them; otherwise threads inside each GEMM.
+  const int outer = p.n >= threads ? threads : 1;
+  const int inner = p.n >= threads ? 1 : threads;
+  auto image = [&](int64_t n) {
+    for (int64_t g = 0; g < G; g++) {
+      StridedSource wa(w + g * Og * CK, CK, 1);
+      const float* xg = x + n * p.c * HW + g * Cg * HW;
+      float* yg = y + n * p.o * P + g * Og * P;
+      if (pointwise) {
+        StridedSource xb(xg, HW, 1);
+        gemm(Og, P, CK, {&wa, false}, {&xb, false}, yg, P, 1, false, inner);
+      } else {
+        PatchSource xb(xg, p);
+        gemm(Og, P, CK, {&wa, false}, {&xb, false}, yg, P, 1, false, inner);
+      }
+    }
+  };
+  parallel_for(p.n, outer, [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; n++) image(n);
+  });
+}
+
+void conv2d_backward_input(const float* gy, const float* w, const ConvParams& p, float* gx) {
+  if (is_depthwise(p)) return depthwise_backward_input(gy, w, p, gx);
+  const int64_t G = p.groups, Cg = p.c / G, Og = p.o / G, CK = Cg * p.kh * p.kw, P = p.oh * p.ow;
+  const int64_t HW = p.h * p.w;
+  const bool pointwise = is_pointwise(p);
+  const double flops = 2.0 * p.n * p.o * P * CK;
+  const int threads = threads_for(flops, 1 << 18);
+  const int outer = p.n >= threads ? threads : 1;
+  const int inner = p.n >= threads ? 1 : threads;
+  parallel_for(p.n, outer, [&](int64_t b, int64_t e) {
+    float* col = pointwise ? nullptr : scratch(kScratchCol, static_cast<size_t>(CK * P));
+    for (int64_t n = b; n < e; n++) {
+      float* gxn = gx + n * p.c * HW;
+      if (!pointwise) std::fill(gxn, gxn + p.c * HW, 0.f);
+      for (int64_t g = 0; g < G; g++) {
+        StridedSource wt(w + g * Og * CK, CK, 1);  // rows o of W[g]; used transposed (CK × Og)
+        StridedSource gyb(gy + n * p.o * P + g * Og * P, P, 1);
+        if (pointwise) {
+          gemm(CK, P, Og, {&wt, true}, {&gyb, false}, gxn + g * Cg * HW, P, 1, false, inner);
+        } else {
+          gemm(CK, P, Og, {&wt, true}, {&gyb, false}, col, P, 1, false, inner);
+          col2im_add(col, p, Cg, gxn + g * Cg * HW);
+        }
+      }
+    }
+  });
+}
+
+void conv2d_backward_weight(const float* x, const float* gy, const ConvParams& p, float* gw) {
+  if (is_depthwise(p)) return depthwise_backward_weight(x, gy, p, gw);
+  const int64_t G = p.groups, Cg = p.c / G, Og = p.o / G, CK = Cg * p.kh * p.kw, P = p.oh * p.ow;
+  const int64_t HW = p.h * p.w;
+  const bool pointwise = is_pointwise(p);
+  // The shared dimension is N·P (large) while gw is small, so the images are split into a fixed
+  // number of chunks (from the shape only, never from the thread count), each chunk's partial gw
+  // is one GEMM, and the partials are summed in chunk order: deterministic for any thread count.
+  const double flops = 2.0 * p.n * p.o * P * CK;
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>({p.n, 8, static_cast<int64_t>(flops / (1 << 20))}));
+  const int64_t gw_size = p.o * CK;
+  float* partial = chunks > 1 ? scratch(kScratchMisc, static_cast<size_t>(chunks * gw_size)) : gw;
+  const int threads = threads_for(flops, 1 << 18);
+  const int outer = static_cast<int>(std::min<int64_t>(threads, chunks));
+  const int inner = std::max(1, threads / outer);
+  parallel_for(chunks, outer, [&](int64_t b, int64_t e) {
+    for (int64_t ch = b; ch < e; ch++) {
+      int64_t n0, n1;
+      split_range(p.n, static_cast<int>(chunks), static_cast<int>(ch), n0, n1);
+      float* dst = partial + (chunks > 1 ? ch * gw_size : 0);
+      for (int64_t g = 0; g < G; g++) {
+        GradOutSource gya(gy + n0 * p.o * P + g * Og * P, p.o * P, P);
+        float* gwg = dst + g * Og * CK;
+        if (pointwise) {
+          // patches = x itself: rows c, columns (image, pixel), i.e. the same layout as gy.
+          GradOutSource xb(x + n0 * p.c * HW + g * Cg * HW, p.c * HW, HW);
+          gemm(Og, CK, (n1 - n0) * P, {&gya, false}, {&xb, true}, gwg, CK, 1, false, inner);
+        } else {
+          PatchSource xb(x + n0 * p.c * HW + g * Cg * HW, p);
+          gemm(Og, CK, (n1 - n0) * P, {&gya, false}, {&xb, true}, gwg, CK, 1, false, inner);
+        }
+      }
+    }
+  });
+  if (chunks > 1) {
+    parallel_for(gw_size, threads_for(static_cast<double>(gw_size) * chunks), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; i++) {
+        float s = partial[i];
+        for (int64_t ch = 1; ch < chunks; ch++) s += partial[ch * gw_size + i];
+        gw[i] = s;
+      }
+    });
+  }
+}
+
+}  // namespace nabla

@@ -1,0 +1,216 @@
+// GEMM driver: Goto/BLIS loop nest around the ISA-specific micro-kernel.
+//
+//   for jc (NC columns of B/C)            B panel kc×nc packed once, shared by all threads
+//     for pc (KC of the shared dimension)
+//       pack B panel                      (threads split the NR panels)
+//       for each thread's rectangle of C  (fixed split of MR-row units × NR-column panels)
+//         for ic (MC rows)                A block mc×kc packed per thread (stays in L2)
+//           for jr (NR panels)            B micro-panel kc×NR stays in L1
+//             for ir (MR panels)          micro-kernel, C tile in registers
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common.h"
+#include "threadpool.h"
+
+namespace nabla {
+
+void StridedSource::row(int64_t r, int64_t q0, int64_t len, float* dst, int64_t ds) const {
+  const float* s = p + r * rs + q0 * cs;
+  if (cs == 1 && ds == 1) {
+    std::memcpy(dst, s, static_cast<size_t>(len) * sizeof(float));
+  } else if (cs == 1) {
+    for (int64_t i = 0; i < len; i++) dst[i * ds] = s[i];
+  } else {
+    for (int64_t i = 0; i < len; i++) dst[i * ds] = s[i * cs];
+  }
+}
+
+namespace {
+
+const GemmKernel* pick_kernel() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
+    return &kGemmAvx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &kGemmAvx2;
+  return &kGemmGeneric;
+}
+
+const GemmKernel* g_kernel = pick_kernel();
+// Mutable copy so benchmarks can try other cache blockings (gemm_set_blocking).
+GemmKernel g_tuned = {};
+
+// Packs rows [i0, i0+mr) × k [k0, k0+kc) of logical A into MR-row panels.
+void pack_a(const GemmKernel& uk, Operand A, int64_t i0, int64_t mrows, int64_t k0, int64_t kc, float* dst) {
+  const int MR = uk.mr;
+  for (int64_t p = 0; p < mrows; p += MR, dst += kc * MR) {
+    const int64_t m = std::min<int64_t>(MR, mrows - p);
+    if (!A.transposed) {
+      for (int64_t r = 0; r < m; r++) A.src->row(i0 + p + r, k0, kc, dst + r, MR);
+      for (int64_t r = m; r < MR; r++)
+        for (int64_t k = 0; k < kc; k++) dst[k * MR + r] = 0.f;
+    } else {
+      for (int64_t k = 0; k < kc; k++) {
+        A.src->row(k0 + k, i0 + p, m, dst + k * MR, 1);
+        for (int64_t r = m; r < MR; r++) dst[k * MR + r] = 0.f;
+      }
+    }
+  }
+}
+
+// Packs NR-column panels [panel_begin, panel_end) of the B block (k0.., j0..) into dst.
+void pack_b(const GemmKernel& uk, Operand B, int64_t k0, int64_t kc, int64_t j0, int64_t ncols,
+            int64_t panel_begin, int64_t panel_end, float* dst) {
+  const int NR = uk.nr;
+  for (int64_t pnl = panel_begin; pnl < panel_end; pnl++) {
+    float* d = dst + pnl * kc * NR;
+    const int64_t jj = pnl * NR;
+    const int64_t n = std::min<int64_t>(NR, ncols - jj);
+    if (!B.transposed) {
+      for (int64_t k = 0; k < kc; k++) {
+        B.src->row(k0 + k, j0 + jj, n, d + k * NR, 1);
+        for (int64_t c = n; c < NR; c++) d[k * NR + c] = 0.f;
+      }
+    } else {
+      for (int64_t c = 0; c < n; c++) B.src->row(j0 + jj + c, k0, kc, d + c, NR);
+      for (int64_t c = n; c < NR; c++)
+        for (int64_t k = 0; k < kc; k++) d[k * NR + c] = 0.f;
+    }
+  }
+}
+
+// Splits the threads into a tm × tn grid over (MR-row units, NR panels) minimising the largest
+// per-thread share; ties favour splitting M (B panel is shared, A blocks are not duplicated).
+void thread_grid(int threads, int64_t m_units, int64_t n_units, int& tm, int& tn) {
+  tm = 1;
+  tn = threads;
+  int64_t best = -1;
+  for (int a = threads; a >= 1; a--) {
+    if (threads % a) continue;
+    const int b = threads / a;
+    const int64_t cost = ceil_div(m_units, a) * ceil_div(n_units, b);
+    if (best < 0 || cost < best) {
+      best = cost;
+      tm = a;
+      tn = b;
+    }
+  }
+}
+
+}  // namespace
+
+const GemmKernel& gemm_kernel() { return *g_kernel; }
+
+void gemm_set_blocking(int mc, int kc, int nc) {
+  g_tuned = *g_kernel;
+  if (mc > 0) g_tuned.mc = static_cast<int>(round_up(mc, g_tuned.mr));
+  if (kc > 0) g_tuned.kc = kc;
+  if (nc > 0) g_tuned.nc = static_cast<int>(round_up(nc, g_tuned.nr));
+  g_kernel = &g_tuned;
+}
+
+bool gemm_select(const char* isa) {
+  const GemmKernel* best = pick_kernel();
+  if (std::strcmp(isa, "avx512") == 0) {
+    if (best != &kGemmAvx512) return false;
+    g_kernel = &kGemmAvx512;
+  } else if (std::strcmp(isa, "avx2") == 0) {
+    if (best == &kGemmGeneric) return false;
+    g_kernel = &kGemmAvx2;
+  } else if (std::strcmp(isa, "generic") == 0) {
+    g_kernel = &kGemmGeneric;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void gemm(int64_t M, int64_t N, int64_t K, Operand A, Operand B, float* C, int64_t rs_c, int64_t cs_c,
+          bool accumulate, int threads, bool allow_swap) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) C[i * rs_c + j * cs_c] = 0.f;
+    return;
+  }
+  const GemmKernel& uk = *g_kernel;
+  const int MR = uk.mr, NR = uk.nr;
+  if (allow_swap) {
+    // Padding waste of the register tile in each orientation; swap only for a clear gain because
+    // the swapped C is written element by element through the tile buffer.
+    const int64_t direct = round_up(M, MR) * round_up(N, NR);
+    const int64_t swapped = round_up(N, MR) * round_up(M, NR);
+    if (swapped * 20 < direct * 19) {
+      std::swap(M, N);
+      std::swap(A, B);
+      A.transposed = !A.transposed;
+      B.transposed = !B.transposed;
+      std::swap(rs_c, cs_c);
+    }
+  }
+
+  // Balanced block sizes: K = 288 with KC = 256 would otherwise run a 256 and a 32 block.
+  const int64_t kc_max = ceil_div(K, ceil_div(K, uk.kc));
+  const int64_t nc_max = round_up(ceil_div(N, ceil_div(N, uk.nc)), NR);
+  const int64_t m_units = ceil_div(M, MR);
+  threads = std::max(1, std::min<int>(threads, ThreadPool::instance().size()));
+
+  float* bbuf = scratch(kScratchPackB, static_cast<size_t>(kc_max * nc_max));
+  // A packing buffers are per thread; reserve on each thread lazily (scratch grows on demand).
+  for (int64_t jc = 0; jc < N; jc += nc_max) {
+    const int64_t nc = std::min(nc_max, N - jc);
+    const int64_t n_panels = ceil_div(nc, NR);
+    int tm, tn;
+    thread_grid(threads, m_units, n_panels, tm, tn);
+    const int nt = tm * tn;
+    for (int64_t pc = 0; pc < K; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, K - pc);
+      const bool acc = accumulate || pc > 0;
+      // 1. pack the shared B panel
+      const int pack_threads = static_cast<int>(std::min<int64_t>(nt, n_panels));
+      if (pack_threads <= 1) {
+        pack_b(uk, B, pc, kc, jc, nc, 0, n_panels, bbuf);
+      } else {
+        ThreadPool::instance().run(pack_threads, [&](int t) {
+          int64_t b, e;
+          split_range(n_panels, pack_threads, t, b, e);
+          pack_b(uk, B, pc, kc, jc, nc, b, e, bbuf);
+        });
+      }
+      // 2. each thread computes its rectangle of C
+      auto work = [&](int t) {
+        int64_t ub, ue, pb, pe;
+        split_range(m_units, tm, t / tn, ub, ue);
+        split_range(n_panels, tn, t % tn, pb, pe);
+        if (ub >= ue || pb >= pe) return;
+        const int64_t m_begin = ub * MR, m_end = std::min(M, ue * MR);
+        const int64_t mc_max = round_up(std::min<int64_t>(uk.mc, m_end - m_begin), MR);
+        float* abuf = scratch(kScratchPackA, static_cast<size_t>(mc_max * kc));
+        for (int64_t ic = m_begin; ic < m_end; ic += mc_max) {
+          const int64_t mc = std::min(mc_max, m_end - ic);
+          pack_a(uk, A, ic, mc, pc, kc, abuf);
+          for (int64_t pnl = pb; pnl < pe; pnl++) {
+            const int64_t j = pnl * NR;
+            const int n = static_cast<int>(std::min<int64_t>(NR, nc - j));
+            const float* bp = bbuf + pnl * kc * NR;
+            for (int64_t ir = 0; ir < mc; ir += MR) {
+              const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+              uk.fn(kc, abuf + ir * kc, bp, C + (ic + ir) * rs_c + (jc + j) * cs_c, rs_c, cs_c, m, n, acc);
+            }
+          }
+        }
+      };
+      if (nt <= 1) {
+        work(0);
+      } else {
+        ThreadPool::instance().run(nt, work);
+      }
+    }
+  }
+}
+
+}  // namespace nabla

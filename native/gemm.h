@@ -1,0 +1,67 @@
+// Single-precision GEMM: C (M×N) = A (M×K) · B (K×N), with A and B given as "sources" that can
+// copy a segment of one of their rows. Plain strided matrices are one kind of source; the
+// convolution code adds implicit im2col sources, so convolutions run through the same packed
+// micro-kernels without materialising the column matrix.
+//
+// Layout of the packed operands (the micro-kernel contract, Goto/BLIS style):
+//  - A is packed in panels of MR rows: panel[k*MR + r] = A[i0 + r][k0 + k] (zero-padded rows);
+//  - B is packed in panels of NR columns: panel[k*NR + c] = B[k0 + k][j0 + c] (zero-padded).
+#pragma once
+
+#include <cstdint>
+
+namespace nabla {
+
+// A logical matrix that can copy src[r][q0 .. q0+len) into dst[0], dst[ds], dst[2*ds], ...
+struct MatSource {
+  virtual void row(int64_t r, int64_t q0, int64_t len, float* dst, int64_t ds) const = 0;
+  virtual ~MatSource() = default;
+};
+
+// Element (r, q) at p[r*rs + q*cs].
+struct StridedSource final : MatSource {
+  const float* p;
+  int64_t rs, cs;
+  StridedSource(const float* p_, int64_t rs_, int64_t cs_) : p(p_), rs(rs_), cs(cs_) {}
+  void row(int64_t r, int64_t q0, int64_t len, float* dst, int64_t ds) const override;
+};
+
+// A GEMM operand: the logical matrix is `src` itself, or its transpose when `transposed`. Packing
+// walks the source along its rows either way, so both layouts are read contiguously.
+struct Operand {
+  const MatSource* src;
+  bool transposed;
+};
+
+// Micro-kernel: C[0..m)[0..n) (+)= Apanel · Bpanel over kc, where C element (i, j) is at
+// c[i*rs_c + j*cs_c]. accumulate=0 overwrites C.
+using MicroKernelFn = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t rs_c,
+                               int64_t cs_c, int m, int n, int accumulate);
+
+struct GemmKernel {
+  const char* isa;
+  int mr, nr;
+  int mc, kc, nc;  // cache blocking: A block mc×kc (L2), B micro-panel kc×nr (L1), B panel kc×nc
+  MicroKernelFn fn;
+};
+
+// Implemented in gemm_avx512.cpp / gemm_avx2.cpp / gemm_generic.cpp; only the one matching the
+// CPU is ever called (chosen once in gemm.cpp with __builtin_cpu_supports).
+extern const GemmKernel kGemmAvx512;
+extern const GemmKernel kGemmAvx2;
+extern const GemmKernel kGemmGeneric;
+
+const GemmKernel& gemm_kernel();
+// For tests and benchmarks: "avx512", "avx2" or "generic"; returns false if unsupported here.
+bool gemm_select(const char* isa);
+// For benchmarks: override the cache blocking of the current kernel (0 keeps a value).
+void gemm_set_blocking(int mc, int kc, int nc);
+
+// C = A·B (or C += A·B when accumulate). `threads` is the number of pool threads to use (the
+// caller decides from the problem size). When allow_swap, computes Cᵀ = Bᵀ·Aᵀ instead if that
+// fits the MR×NR register tile better (e.g. M = 9, N = 784). The arithmetic order per element is
+// the same for any `threads`, so results are bitwise independent of the thread count.
+void gemm(int64_t M, int64_t N, int64_t K, Operand A, Operand B, float* C, int64_t rs_c, int64_t cs_c,
+          bool accumulate, int threads, bool allow_swap = true);
+
+}  // namespace nabla

@@ -1,0 +1,81 @@
+// AVX-512 SGEMM micro-kernel, 14×32: 28 zmm accumulators, 2 zmm for the B row, broadcasts of A
+// folded into the FMAs ({1to16} memory operands). Per k: 2 vector loads + 14 broadcasts for 28
+// FMAs, enough independent chains to keep both FMA ports busy (latency 4 × 2 ports = 8 needed).
+//
+// This file is compiled for AVX-512 via the pragma below while the rest of the addon targets the
+// baseline ISA. It must not include the C++ standard library: inline functions instantiated here
+// would be compiled with AVX-512 and the linker could pick this copy for code running elsewhere.
+#pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,fma")
+#include <immintrin.h>
+
+#include "gemm.h"
+
+namespace nabla {
+namespace {
+
+constexpr int MR = 14;
+constexpr int NR = 32;
+
+void ukernel(int64_t kc, const float* __restrict a, const float* __restrict b, float* c, int64_t rs_c,
+             int64_t cs_c, int m, int n, int accumulate) {
+  __m512 acc0[MR], acc1[MR];
+  if (accumulate && cs_c == 1) {
+    // C is read back at the end: start fetching its 28 cache lines now, off the critical path.
+#pragma GCC unroll 14
+    for (int r = 0; r < MR; r++) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * rs_c), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * rs_c + 16), _MM_HINT_T0);
+    }
+  }
+#pragma GCC unroll 14
+  for (int r = 0; r < MR; r++) {
+    acc0[r] = _mm512_setzero_ps();
+    acc1[r] = _mm512_setzero_ps();
+  }
+  for (int64_t k = 0; k < kc; k++) {
+    const __m512 b0 = _mm512_load_ps(b);
+    const __m512 b1 = _mm512_load_ps(b + 16);
+    _mm_prefetch(reinterpret_cast<const char*>(a + 8 * MR), _MM_HINT_T0);
+#pragma GCC unroll 14
+    for (int r = 0; r < MR; r++) {
+      const __m512 ar = _mm512_set1_ps(a[r]);
+      acc0[r] = _mm512_fmadd_ps(ar, b0, acc0[r]);
+      acc1[r] = _mm512_fmadd_ps(ar, b1, acc1[r]);
+    }
+    a += MR;
+    b += NR;
+  }
+  if (m == MR && n == NR && cs_c == 1) {
+#pragma GCC unroll 14
+    for (int r = 0; r < MR; r++) {
+      float* cr = c + r * rs_c;
+      __m512 v0 = acc0[r], v1 = acc1[r];
+      if (accumulate) {
+        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(cr));
+        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(cr + 16));
+      }
+      _mm512_storeu_ps(cr, v0);
+      _mm512_storeu_ps(cr + 16, v1);
+    }
+    return;
+  }
+  // Edge tile or transposed C: spill the tile and copy the valid part.
+  alignas(64) float tile[MR * NR];
+#pragma GCC unroll 14
+  for (int r = 0; r < MR; r++) {
+    _mm512_store_ps(tile + r * NR, acc0[r]);
+    _mm512_store_ps(tile + r * NR + 16, acc1[r]);
+  }
+  for (int r = 0; r < m; r++) {
+    for (int j = 0; j < n; j++) {
+      float* p = c + r * rs_c + j * cs_c;
+      *p = accumulate ? *p + tile[r * NR + j] : tile[r * NR + j];
+    }
+  }
+}
+
+}  // namespace
+
+extern const GemmKernel kGemmAvx512 = {"avx512", MR, NR, 14 * 24, 384, 3072, ukernel};
+
+}  // namespace nabla

@@ -1,0 +1,49 @@
+// A fixed pool of worker threads shared by the whole process (every worker_thread that loads the
+// addon uses the same pool). Work is handed out as `fn(tid)` for tid in [0, n): the calling thread
+// runs tid 0 itself, so a job of size 1 never touches another thread.
+//
+// Determinism: kernels decide what each tid computes from (tid, n) only, and every output element
+// is produced by exactly one tid with a fixed operation order, so results never depend on timing.
+// If the pool is already busy (another JS thread is inside a kernel, or a kernel calls back into
+// the pool), the job runs all its tids inline on the caller, which gives the same results.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace nabla {
+
+class ThreadPool {
+ public:
+  static ThreadPool& instance();
+  // Number of threads a job may use (workers + caller); NABLA_NUM_THREADS overrides the core count.
+  int size() const { return size_; }
+  void run(int n, const std::function<void(int)>& fn);
+
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+ private:
+  explicit ThreadPool(int size);
+  ~ThreadPool();
+  void worker_loop(int tid);
+  struct Impl;
+  Impl* impl_;
+  int size_;
+};
+
+// Number of threads worth using for `work` units of roughly one flop/element each: small jobs stay on
+// the calling thread (waking a worker costs a few microseconds).
+int threads_for(double work, double min_work_per_thread = 32768.0);
+
+// Splits [0, total) into `parts` contiguous ranges; returns range `i` in [begin, end).
+inline void split_range(int64_t total, int parts, int i, int64_t& begin, int64_t& end) {
+  int64_t base = total / parts, rem = total % parts;
+  begin = i * base + (i < rem ? i : rem);
+  end = begin + base + (i < rem ? 1 : 0);
+}
+
+// Runs fn(begin, end) over [0, total) split into at most `threads` contiguous chunks.
+void parallel_for(int64_t total, int threads, const std::function<void(int64_t, int64_t)>& fn);
+
+}  // namespace nabla
