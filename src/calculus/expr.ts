@@ -331,6 +331,23 @@ export function mul(...xs: Expr[]): Expr {
   return intern<Mul>(`*${ids(args)}`, { kind: "mul", args });
 }
 
+/**
+ * Display only (the steps): a product or sum that keeps the written order, ∂z/∂u·∂u/∂x rather than
+ * the canonical ∂u/∂x·∂z/∂u. Not canonical — never feed it back into the algebra.
+ */
+export function writtenProduct(factors: readonly Expr[]): Expr {
+  const kept = factors.filter((f) => f !== ONE);
+  if (kept.length === 1) return kept[0]!;
+  return intern<Mul>(`w*${ids(kept)}`, { kind: "mul", args: kept });
+}
+
+export function writtenSum(terms: readonly Expr[]): Expr {
+  const kept = terms.filter((t) => t !== ZERO);
+  if (kept.length === 0) return ZERO;
+  if (kept.length === 1) return kept[0]!;
+  return intern<Add>(`w+${ids(kept)}`, { kind: "add", args: kept });
+}
+
 export const neg = (e: Expr): Expr => mul(MINUS_ONE, e);
 export const sub = (a: Expr, b: Expr): Expr => add(a, neg(b));
 export const div = (a: Expr, b: Expr): Expr => mul(a, pow(b, MINUS_ONE));

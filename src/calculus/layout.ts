@@ -41,6 +41,14 @@ export function isNegativeTerm(e: Expr): boolean {
   return first?.kind === "num" && Q.isNegative(first.value);
 }
 
+/** Terms of a sum in display order: a positive term first when there is one (y - x, not -x + y). */
+export function displayTerms(terms: readonly Expr[]): readonly Expr[] {
+  if (terms.length < 2 || !isNegativeTerm(terms[0]!)) return terms;
+  const i = terms.findIndex((t) => !isNegativeTerm(t));
+  if (i < 0) return terms;
+  return [terms[i]!, ...terms.slice(0, i), ...terms.slice(i + 1)];
+}
+
 /** Names of abstract functions that occur with more than one argument tuple: printing f_1 alone would be ambiguous. */
 export function ambiguousFunctions(exprs: readonly Expr[]): Set<string> {
   const tuples = new Map<string, Set<string>>();

@@ -1,7 +1,7 @@
 // The answer syntax: plain ASCII that the parser reads back (except f_1-style partials, which read
 // back as plain symbols). -F_1*z/(F_1*x + F_2), 2*y^2*ln(x^2 + y^2)/x^3, exp(z), sqrt(x).
 import type { Expr } from "./expr.js";
-import { fraction, isNegativeTerm, type PrintOptions } from "./layout.js";
+import { displayTerms, fraction, isNegativeTerm, type PrintOptions } from "./layout.js";
 import { neg } from "./expr.js";
 import * as Q from "./rational.js";
 
@@ -74,7 +74,7 @@ class AsciiPrinter {
 
   private sum(terms: readonly Expr[]): string {
     let out = "";
-    terms.forEach((t, i) => {
+    displayTerms(terms).forEach((t, i) => {
       const negative = isNegativeTerm(t);
       const body = this.print(negative ? neg(t) : t, PRODUCT);
       out += i === 0 ? (negative ? `-${body}` : body) : negative ? ` - ${body}` : ` + ${body}`;

@@ -1,6 +1,6 @@
 // LaTeX: -\frac{F_{1} z}{F_{1} x + F_{2}}, \frac{\partial^{2} z}{\partial x \partial y}.
 import { neg, type Expr } from "./expr.js";
-import { fraction, isNegativeTerm, type PrintOptions } from "./layout.js";
+import { displayTerms, fraction, isNegativeTerm, type PrintOptions } from "./layout.js";
 import { groupRuns } from "./print-ascii.js";
 import * as Q from "./rational.js";
 
@@ -119,7 +119,7 @@ class LatexPrinter {
       }
       case "add": {
         let out = "";
-        e.args.forEach((t, i) => {
+        displayTerms(e.args).forEach((t, i) => {
           const negative = isNegativeTerm(t);
           const body = this.print(negative ? neg(t) : t, PRODUCT);
           out += i === 0 ? (negative ? `-${body}` : body) : negative ? ` - ${body}` : ` + ${body}`;

@@ -1,6 +1,6 @@
 // Pretty text for terminals: −F₁·z/(F₁·x + F₂), x²·ln(x² + y²), √(x), ∂²z/∂x∂y.
 import { neg, type Expr } from "./expr.js";
-import { fraction, isNegativeTerm, type PrintOptions } from "./layout.js";
+import { displayTerms, fraction, isNegativeTerm, type PrintOptions } from "./layout.js";
 import { groupRuns } from "./print-ascii.js";
 import * as Q from "./rational.js";
 
@@ -85,7 +85,7 @@ class UnicodePrinter {
       }
       case "add": {
         let out = "";
-        e.args.forEach((t, i) => {
+        displayTerms(e.args).forEach((t, i) => {
           const negative = isNegativeTerm(t);
           const body = this.print(negative ? neg(t) : t, PRODUCT);
           out += i === 0 ? (negative ? `−${body}` : body) : negative ? ` − ${body}` : ` + ${body}`;
