@@ -1,0 +1,130 @@
+// Containers: Sequential runs its children in order; ModuleList and ModuleDict only hold
+// modules (so their parameters are registered) and leave the wiring to the owner's forward.
+import type { Tensor } from "../tensor/tensor.js";
+import { NotSupportedError, ValueError } from "../errors.js";
+import { Module, type AnyModule } from "./module.js";
+
+/** A module taking one tensor and returning one: what Sequential chains. */
+export type TensorModule = Module<[Tensor], Tensor>;
+
+/**
+ * Children run in order, each on the previous one's output. Children are named "0", "1", ...
+ * or, when built from a record, by its keys (PyTorch's Sequential(OrderedDict(...))).
+ */
+export class Sequential extends Module {
+  constructor(...modules: TensorModule[] | [Record<string, TensorModule>]) {
+    super();
+    const first = modules[0];
+    if (modules.length === 1 && first !== undefined && !(first instanceof Module)) {
+      for (const [name, m] of Object.entries(first)) this.registerModule(name, m);
+    } else {
+      for (const m of modules as TensorModule[]) this.append(m);
+    }
+  }
+
+  /** Add a module at the end, named by its index. */
+  append(module: TensorModule): this {
+    this.registerModule(String(this.length), module);
+    return this;
+  }
+
+  get length(): number {
+    return [...this.namedChildren()].length;
+  }
+
+  /** The i-th child (negative counts from the end). */
+  at(index: number): TensorModule {
+    const list = [...this.children()] as TensorModule[];
+    const m = list[index < 0 ? index + list.length : index];
+    if (!m) throw new ValueError(`Sequential.at: index ${index} is out of range for length ${list.length}`);
+    return m;
+  }
+
+  [Symbol.iterator](): Iterator<TensorModule> {
+    return (this.children() as Generator<TensorModule>)[Symbol.iterator]();
+  }
+
+  forward(x: Tensor): Tensor {
+    let out = x;
+    for (const m of this.children() as Generator<TensorModule>) out = m.call(out);
+    return out;
+  }
+}
+
+/** A list of modules, indexed like an array. Has no forward of its own. */
+export class ModuleList<M extends AnyModule = AnyModule> extends Module<never[], never> {
+  private readonly items: M[] = [];
+
+  constructor(modules: Iterable<M> = []) {
+    super();
+    for (const m of modules) this.append(m);
+  }
+
+  append(module: M): this {
+    this.registerModule(String(this.items.length), module);
+    this.items.push(module);
+    return this;
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  at(index: number): M {
+    const m = this.items[index < 0 ? index + this.items.length : index];
+    if (!m) throw new ValueError(`ModuleList.at: index ${index} is out of range for length ${this.length}`);
+    return m;
+  }
+
+  [Symbol.iterator](): Iterator<M> {
+    return this.items[Symbol.iterator]();
+  }
+
+  forward(): never {
+    throw new NotSupportedError("ModuleList has no forward(); iterate over it in the owner's forward");
+  }
+}
+
+/** Modules under string keys, in insertion order. Has no forward of its own. */
+export class ModuleDict<M extends AnyModule = AnyModule> extends Module<never[], never> {
+  private readonly items = new Map<string, M>();
+
+  constructor(modules: Record<string, M> | Iterable<[string, M]> = {}) {
+    super();
+    const entries = Symbol.iterator in modules ? modules : Object.entries(modules);
+    for (const [key, m] of entries as Iterable<[string, M]>) this.set(key, m);
+  }
+
+  set(key: string, module: M): this {
+    // Re-registering an existing key replaces the module and keeps its position.
+    this.registerModule(key, module);
+    this.items.set(key, module);
+    return this;
+  }
+
+  get(key: string): M {
+    const m = this.items.get(key);
+    if (!m) throw new ValueError(`ModuleDict: no module under key "${key}"`);
+    return m;
+  }
+
+  has(key: string): boolean {
+    return this.items.has(key);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.items.keys();
+  }
+
+  entries(): IterableIterator<[string, M]> {
+    return this.items.entries();
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  forward(): never {
+    throw new NotSupportedError("ModuleDict has no forward(); look modules up in the owner's forward");
+  }
+}
