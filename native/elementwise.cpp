@@ -1,6 +1,6 @@
 // Element-wise maps, reductions and softmax. Semantics follow the TypeScript reference (which
-// computes in float64 and rounds): Math.round is round-half-up, Math.max/min propagate NaN, and
-// sums/products accumulate in double so long reductions agree with the reference closely.
+// computes in float64 and rounds): round is half-to-even, maximum/minimum propagate NaN, relu maps
+// NaN to 0, and sums/products accumulate in double so long reductions agree closely.
 #include "elementwise.h"
 
 #include <algorithm>
@@ -71,8 +71,8 @@ void for_rows(int nd, const int64_t* shape, const View* views, F f) {
 // Long 1-D rows are split so both threads work even for a single dense row.
 constexpr int64_t kChunk = 1 << 14;
 
-inline float js_round(float v) { return static_cast<float>(std::floor(static_cast<double>(v) + 0.5)); }
-inline float js_sign(float v) { return v > 0.f ? 1.f : v < 0.f ? -1.f : v; }  // keeps ±0 and NaN
+inline float js_round(float v) { return std::nearbyint(v); }  // default rounding mode: half to even
+inline float js_sign(float v) { return v > 0.f ? 1.f : v < 0.f ? -1.f : v == 0.f ? 0.f : v; }  // NaN stays
 inline float js_max(float a, float b) {
   if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<float>::quiet_NaN();
   return a > b ? a : b;
@@ -101,7 +101,7 @@ void unary_row(int op, const float* x, int64_t sx, float* y, int64_t n) {
     case kCos: return map_unary(x, sx, y, n, [](float v) { return static_cast<float>(std::cos(static_cast<double>(v))); });
     case kTanh: return map_unary(x, sx, y, n, [](float v) { return std::tanh(v); });
     case kSigmoid: return map_unary(x, sx, y, n, [](float v) { return 1.f / (1.f + std::exp(-v)); });
-    case kRelu: return map_unary(x, sx, y, n, [](float v) { return v > 0.f ? v : (std::isnan(v) ? v : 0.f); });
+    case kRelu: return map_unary(x, sx, y, n, [](float v) { return v > 0.f ? v : 0.f; });
     case kAbs: return map_unary(x, sx, y, n, [](float v) { return std::fabs(v); });
     case kSign: return map_unary(x, sx, y, n, js_sign);
     case kFloor: return map_unary(x, sx, y, n, [](float v) { return std::floor(v); });
@@ -221,11 +221,13 @@ float reduce_line(int op, const float* x, int64_t n, int64_t s) {
       return static_cast<float>(acc);
     }
     case kMax: {
+      if (n == 0) return std::numeric_limits<float>::quiet_NaN();
       float m = -std::numeric_limits<float>::infinity();
       for (int64_t i = 0; i < n; i++) m = js_max(m, x[i * s]);
       return m;
     }
     case kMin: {
+      if (n == 0) return std::numeric_limits<float>::quiet_NaN();
       float m = std::numeric_limits<float>::infinity();
       for (int64_t i = 0; i < n; i++) m = js_min(m, x[i * s]);
       return m;
@@ -269,7 +271,9 @@ void reduce(int op, const float* x, int64_t outer, int64_t size, int64_t inner, 
         }
         for (int64_t j = 0; j < nj; j++) y[j] = static_cast<float>(acc[j]);
       } else {
-        const float init = op == kMax ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
+        const float init = size == 0                 ? std::numeric_limits<float>::quiet_NaN()
+                           : op == kMax ? -std::numeric_limits<float>::infinity()
+                                        : std::numeric_limits<float>::infinity();
         for (int64_t j = 0; j < nj; j++) accf[j] = init;
         for (int64_t s = 0; s < size; s++) {
           const float* row = xo + s * inner;
@@ -294,6 +298,7 @@ void softmax(bool log, const float* x, int64_t outer, int64_t size, int64_t inne
       float* yr = out + o * size * inner + j;
       float m = -std::numeric_limits<float>::infinity();
       for (int64_t s = 0; s < size; s++) m = js_max(m, xr[s * inner]);
+      if (m == -std::numeric_limits<float>::infinity()) m = 0.f;  // all -inf: like the reference
       double sum = 0.0;
       if (log) {
         for (int64_t s = 0; s < size; s++) sum += std::exp(static_cast<double>(xr[s * inner] - m));

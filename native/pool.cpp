@@ -26,10 +26,11 @@ void max_pool2d(const float* x, const PoolParams& p, float* y, int32_t* idx) {
               const int64_t iw = ow * p.sw - p.pw + kj * p.dw;
               if (iw < 0 || iw >= p.w) continue;
               const float v = xp[ih * p.w + iw];
-              // NaN propagates (like Math.max): the first NaN wins and stays.
-              if (bi < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
+              // NaN propagates (as in PyTorch and the reference): a NaN ends the scan of its row.
+              if (v > best || bi < 0 || std::isnan(v)) {
                 best = v;
                 bi = ih * p.w + iw;
+                if (std::isnan(v)) break;
               }
             }
           }

@@ -1,0 +1,299 @@
+// The native CPU backend: a C++ N-API addon (native/, built by `npm install` through node-gyp)
+// wrapped as a `Backend`. Each kernel borrows the caller's typed arrays (zero copy) and runs
+// synchronously on a process-wide thread pool. The wrappers send only what the addon handles
+// well — float32 data, and for the cheap element-wise ops only arrays big enough to repay the
+// call — and pass everything else (float64 for gradcheck, integer dtypes, tiny arrays) to the
+// reference kernel, so the backend is a drop-in replacement for any input.
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type {
+  Backend,
+  BinaryOp,
+  Conv2dParams,
+  Kernels,
+  Pool2dParams,
+  ReduceOp,
+  StridedView,
+  UnaryOp,
+} from "../backend.js";
+import { refKernels } from "../ref/index.js";
+import { allocArray, type TypedArray } from "../../tensor/dtype.js";
+
+export interface NativeInfo {
+  /** Micro-kernel set chosen for this CPU at load time: "avx512", "avx2" or "generic". */
+  isa: string;
+  /** Threads a kernel may use (cores, or NABLA_NUM_THREADS). */
+  threads: number;
+  gemmTile: string;
+  gemmBlocking: string;
+  scratchBytes: number;
+}
+
+/** The raw addon (see native/addon.cpp); exported for the conformance tests and benchmarks. */
+export interface NativeAddon {
+  info(): NativeInfo;
+  /** Switch the GEMM micro-kernel ("avx512" | "avx2" | "generic"); false if this CPU lacks it. */
+  selectIsa(isa: string): boolean;
+  setGemmBlocking(mc: number, kc: number, nc: number): void;
+  matmul(
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    aBatchStride: number,
+    bBatchStride: number,
+    transA: boolean,
+    transB: boolean,
+  ): void;
+  conv2d(x: Float32Array, w: Float32Array, params: Int32Array, out: Float32Array): void;
+  conv2dBackwardInput(gy: Float32Array, w: Float32Array, params: Int32Array, out: Float32Array): void;
+  conv2dBackwardWeight(x: Float32Array, gy: Float32Array, params: Int32Array, out: Float32Array): void;
+  maxPool2d(x: Float32Array, params: Int32Array, out: Float32Array, indices: Int32Array): void;
+  reduce(op: number, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
+  softmax(log: boolean, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
+  unary(op: number, x: Float32Array, meta: Float64Array, out: Float32Array): void;
+  binary(
+    op: number,
+    a: Float32Array,
+    b: Float32Array,
+    meta: Float64Array,
+    out: Float32Array | Uint8Array,
+  ): void;
+}
+
+// Op codes: the order of the enums in native/elementwise.h.
+const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sqrt: 3,
+  sin: 4,
+  cos: 5,
+  tanh: 6,
+  sigmoid: 7,
+  relu: 8,
+  abs: 9,
+  sign: 10,
+  floor: 11,
+  ceil: 12,
+  round: 13,
+  erf: 14,
+};
+const BINARY_CODES: Record<BinaryOp, number> = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  pow: 4,
+  maximum: 5,
+  minimum: 6,
+  eq: 7,
+  ne: 8,
+  lt: 9,
+  le: 10,
+  gt: 11,
+  ge: 12,
+};
+const FIRST_COMPARISON = BINARY_CODES.eq;
+const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2, prod: 3 };
+
+/** Below this many elements an element-wise op stays in TypeScript (the N-API call costs more). */
+const MIN_ELEMENTWISE = 4096;
+/** Below this many multiply-adds a matmul stays in TypeScript. */
+const MIN_MATMUL_MACS = 4096;
+const MAX_DIMS = 8;
+
+let addon: NativeAddon | null | undefined;
+let warned = false;
+
+function packageRoot(): string | null {
+  // src/backend/native/index.ts when run from source, dist/src/backend/native/index.js when built.
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const pkg = path.join(dir, "package.json");
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, "utf8")) as { name?: unknown }).name === "nabla") return dir;
+      } catch {
+        // unreadable package.json: keep walking up
+      }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return null;
+}
+
+function loadAddon(): NativeAddon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  if (process.env["NABLA_BACKEND"] === "ref") return null;
+  let reason: string;
+  const root = packageRoot();
+  const file = root === null ? null : path.join(root, "build", "Release", "nabla_native.node");
+  if (file === null) {
+    reason = "package root not found";
+  } else if (!existsSync(file)) {
+    reason = `${path.relative(process.cwd(), file) || file} not built; run \`npm run install\``;
+  } else {
+    try {
+      const loaded = createRequire(import.meta.url)(file) as NativeAddon;
+      loaded.info();
+      addon = loaded;
+      return addon;
+    } catch (e) {
+      reason = e instanceof Error ? e.message : String(e);
+    }
+  }
+  if (!warned) {
+    warned = true;
+    process.stderr.write(`nabla: native backend unavailable (${reason}); using the TypeScript backend\n`);
+  }
+  return null;
+}
+
+/** The raw addon, or null when it is unavailable (no warning beyond the loader's one). */
+export function nativeAddon(): NativeAddon | null {
+  return loadAddon();
+}
+
+/** ISA and thread count of the native backend, or null when it is unavailable. */
+export function nativeInfo(): NativeInfo | null {
+  return loadAddon()?.info() ?? null;
+}
+
+const convParams = new Int32Array(16);
+function packConv(p: Conv2dParams): Int32Array {
+  convParams[0] = p.n;
+  convParams[1] = p.c;
+  convParams[2] = p.h;
+  convParams[3] = p.w;
+  convParams[4] = p.o;
+  convParams[5] = p.kh;
+  convParams[6] = p.kw;
+  convParams[7] = p.strideH;
+  convParams[8] = p.strideW;
+  convParams[9] = p.padH;
+  convParams[10] = p.padW;
+  convParams[11] = p.dilationH;
+  convParams[12] = p.dilationW;
+  convParams[13] = p.groups;
+  convParams[14] = p.outH;
+  convParams[15] = p.outW;
+  return convParams;
+}
+
+const poolParams = new Int32Array(14);
+function packPool(p: Pool2dParams): Int32Array {
+  poolParams[0] = p.n;
+  poolParams[1] = p.c;
+  poolParams[2] = p.h;
+  poolParams[3] = p.w;
+  poolParams[4] = p.kh;
+  poolParams[5] = p.kw;
+  poolParams[6] = p.strideH;
+  poolParams[7] = p.strideW;
+  poolParams[8] = p.padH;
+  poolParams[9] = p.padW;
+  poolParams[10] = p.dilationH;
+  poolParams[11] = p.dilationW;
+  poolParams[12] = p.outH;
+  poolParams[13] = p.outW;
+  return poolParams;
+}
+
+/** [ndim, shape..., then per view: offset, strides...] for the strided element-wise kernels. */
+const meta = new Float64Array(1 + MAX_DIMS + 2 * (1 + MAX_DIMS));
+function packMeta(shape: readonly number[], views: readonly StridedView[]): Float64Array {
+  const nd = shape.length;
+  meta[0] = nd;
+  for (let d = 0; d < nd; d++) meta[1 + d] = shape[d]!;
+  views.forEach((v, k) => {
+    const base = 1 + nd + k * (1 + nd);
+    meta[base] = v.offset;
+    for (let d = 0; d < nd; d++) meta[base + 1 + d] = v.strides[d]!;
+  });
+  return meta;
+}
+
+function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+const isF32 = (a: TypedArray): a is Float32Array => a instanceof Float32Array;
+
+function makeKernels(lib: NativeAddon): Partial<Kernels> {
+  const ref = refKernels;
+  return {
+    matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB) {
+      if (!isF32(a) || !isF32(b) || !isF32(out) || batch * m * n * k < MIN_MATMUL_MACS) {
+        ref.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
+        return;
+      }
+      lib.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
+    },
+    conv2d(x, w, p, out) {
+      if (!isF32(x) || !isF32(w) || !isF32(out)) return ref.conv2d(x, w, p, out);
+      lib.conv2d(x, w, packConv(p), out);
+    },
+    conv2dBackwardInput(gy, w, p, out) {
+      if (!isF32(gy) || !isF32(w) || !isF32(out)) return ref.conv2dBackwardInput(gy, w, p, out);
+      lib.conv2dBackwardInput(gy, w, packConv(p), out);
+    },
+    conv2dBackwardWeight(x, gy, p, out) {
+      if (!isF32(x) || !isF32(gy) || !isF32(out)) return ref.conv2dBackwardWeight(x, gy, p, out);
+      lib.conv2dBackwardWeight(x, gy, packConv(p), out);
+    },
+    maxPool2d(x, p, out, indices) {
+      if (!isF32(x) || !isF32(out)) return ref.maxPool2d(x, p, out, indices);
+      lib.maxPool2d(x, packPool(p), out, indices);
+    },
+    reduce(op, x, outer, size, inner, out) {
+      if (!isF32(x) || !isF32(out) || outer * size * inner < MIN_ELEMENTWISE) {
+        return ref.reduce(op, x, outer, size, inner, out);
+      }
+      lib.reduce(REDUCE_CODES[op], x, outer, size, inner, out);
+    },
+    softmax(log, x, outer, size, inner, out) {
+      if (!isF32(x) || !isF32(out) || outer * size * inner < MIN_ELEMENTWISE) {
+        return ref.softmax(log, x, outer, size, inner, out);
+      }
+      lib.softmax(log, x, outer, size, inner, out);
+    },
+    unary(op, x, shape, out) {
+      const code = UNARY_CODES[op];
+      if (code === undefined || !isF32(x.data) || !isF32(out) || shape.length > MAX_DIMS) {
+        return ref.unary(op, x, shape, out);
+      }
+      if (numel(shape) < MIN_ELEMENTWISE) return ref.unary(op, x, shape, out);
+      lib.unary(code, x.data, packMeta(shape, [x]), out);
+    },
+    binary(op, a, b, shape, out) {
+      const code = BINARY_CODES[op];
+      const outOk = code >= FIRST_COMPARISON ? out instanceof Uint8Array : isF32(out);
+      if (!outOk || !isF32(a.data) || !isF32(b.data) || shape.length > MAX_DIMS) {
+        return ref.binary(op, a, b, shape, out);
+      }
+      if (numel(shape) < MIN_ELEMENTWISE) return ref.binary(op, a, b, shape, out);
+      lib.binary(code, a.data, b.data, packMeta(shape, [a, b]), out as Float32Array | Uint8Array);
+    },
+  };
+}
+
+/**
+ * The native backend, or null (after one warning on stderr) when the addon is missing or fails
+ * to load. NABLA_BACKEND=ref makes it null without a warning.
+ */
+export function loadNativeBackend(): Backend | null {
+  const lib = loadAddon();
+  if (lib === null) return null;
+  return { name: "native", alloc: allocArray, kernels: makeKernels(lib) };
+}

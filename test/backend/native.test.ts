@@ -1,0 +1,547 @@
+// Conformance of the native backend against the reference backend: every native kernel on random
+// inputs over many shapes (odd sizes, 1×1, depthwise, groups, stride, padding, dilation, trans
+// flags, broadcast batch strides), plus determinism, ISA fallbacks and worker_threads loading.
+// Skips when the addon has not been built (`npm run install` builds it).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type {
+  BinaryOp,
+  Conv2dParams,
+  Pool2dParams,
+  ReduceOp,
+  StridedView,
+  UnaryOp,
+} from "../../src/backend/backend.js";
+import { refKernels as ref } from "../../src/backend/ref/index.js";
+import { loadNativeBackend, nativeAddon, nativeInfo } from "../../src/backend/native/index.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const addonFile = path.join(root, "build", "Release", "nabla_native.node");
+const built = existsSync(addonFile);
+if (!built) console.log(`# native addon not built (${addonFile} missing): native tests skipped`);
+const forcedRef = process.env["NABLA_BACKEND"] === "ref";
+const skip: string | false = !built ? "native addon not built" : forcedRef ? "NABLA_BACKEND=ref" : false;
+
+function lib() {
+  const l = nativeAddon();
+  assert.ok(l, "the addon is built but failed to load");
+  return l;
+}
+
+// Deterministic pseudo-random normals (xorshift + Box-Muller).
+let seed = 12345;
+function rand(): number {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return (seed >>> 0) / 4294967296;
+}
+function randn(n: number, scale = 1, offset = 0): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = Math.max(rand(), 1e-12);
+    a[i] = offset + scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+  }
+  return a;
+}
+
+/** |got - want| <= tol * (|want| + rms(want)) elementwise; `k` is the accumulation length. */
+function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, k: number, what: string, rtol = 1e-5) {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let ss = 0;
+  for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i]!)) ss += want[i]! * want[i]!;
+  const rms = Math.sqrt(ss / Math.max(1, want.length));
+  const tol = rtol * Math.max(1, Math.sqrt(k) / 4);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!;
+    const w = want[i]!;
+    if (Number.isNaN(w)) {
+      assert.ok(Number.isNaN(g), `${what}[${i}]: want NaN, got ${g}`);
+      continue;
+    }
+    if (g === w) continue;
+    const bound = tol * (Math.abs(w) + rms) + 1e-30;
+    if (!(Math.abs(g - w) <= bound)) assert.fail(`${what}[${i}]: got ${g}, want ${w} (bound ${bound})`);
+  }
+}
+
+test("loads and reports its ISA and threads", { skip }, () => {
+  const info = nativeInfo();
+  assert.ok(info);
+  assert.ok(["avx512", "avx2", "generic"].includes(info.isa));
+  assert.ok(info.threads >= 1);
+  const be = loadNativeBackend();
+  assert.ok(be);
+  assert.equal(be.name, "native");
+  console.log(`# native: ${JSON.stringify(info)}`);
+});
+
+const MATMUL_CASES: [number, number, number, number][] = [
+  // batch, m, k, n
+  [1, 1, 1, 1],
+  [1, 3, 5, 7],
+  [1, 14, 32, 32],
+  [1, 17, 33, 65],
+  [2, 64, 64, 64],
+  [1, 100, 300, 50],
+  [1, 9, 784, 32],
+  [3, 29, 3, 130],
+  [1, 1, 257, 1],
+  [1, 200, 1000, 33],
+];
+
+test("matmul matches the reference (trans flags, batch strides incl. 0)", { skip }, () => {
+  const L = lib();
+  for (const [batch, m, k, n] of MATMUL_CASES) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        for (const [bcastA, bcastB] of [
+          [false, false],
+          [true, false],
+          [false, true],
+        ] as const) {
+          if (batch === 1 && (bcastA || bcastB)) continue;
+          const sa = bcastA ? 0 : m * k;
+          const sb = bcastB ? 0 : k * n;
+          const a = randn(bcastA ? m * k : batch * m * k);
+          const b = randn(bcastB ? k * n : batch * k * n);
+          const want = new Float32Array(batch * m * n);
+          const got = new Float32Array(batch * m * n).fill(NaN);
+          ref.matmul(a, b, want, batch, m, k, n, sa, sb, transA, transB);
+          L.matmul(a, b, got, batch, m, k, n, sa, sb, transA, transB);
+          assertClose(
+            got,
+            want,
+            k,
+            `matmul b${batch} ${m}x${k}x${n} tA=${transA} tB=${transB} sa=${sa} sb=${sb}`,
+          );
+        }
+      }
+    }
+  }
+});
+
+test("matmul through the backend wrapper (subarray views, float64 fallback)", { skip }, () => {
+  const be = loadNativeBackend()!;
+  const buf = randn(10 + 40 * 50);
+  const a = buf.subarray(10); // non-zero byteOffset
+  const b = randn(50 * 30);
+  const want = new Float32Array(40 * 30);
+  const got = new Float32Array(40 * 30);
+  ref.matmul(a, b, want, 1, 40, 50, 30, 0, 0, false, false);
+  be.kernels.matmul!(a, b, got, 1, 40, 50, 30, 0, 0, false, false);
+  assertClose(got, want, 50, "matmul view");
+  const a64 = Float64Array.from(a);
+  const b64 = Float64Array.from(b);
+  const w64 = new Float64Array(40 * 30);
+  const g64 = new Float64Array(40 * 30);
+  ref.matmul(a64, b64, w64, 1, 40, 50, 30, 0, 0, false, false);
+  be.kernels.matmul!(a64, b64, g64, 1, 40, 50, 30, 0, 0, false, false);
+  assert.deepEqual(g64, w64);
+});
+
+test("matmul on every micro-kernel this CPU supports", { skip }, () => {
+  const L = lib();
+  const best = L.info().isa;
+  try {
+    for (const isa of ["avx512", "avx2", "generic"]) {
+      if (!L.selectIsa(isa)) continue;
+      for (const [batch, m, k, n] of MATMUL_CASES.slice(0, 8)) {
+        const a = randn(batch * m * k);
+        const b = randn(batch * k * n);
+        const want = new Float32Array(batch * m * n);
+        const got = new Float32Array(batch * m * n);
+        ref.matmul(a, b, want, batch, m, k, n, m * k, k * n, false, true);
+        L.matmul(a, b, got, batch, m, k, n, m * k, k * n, false, true);
+        assertClose(got, want, k, `matmul[${isa}] ${m}x${k}x${n}`);
+      }
+    }
+  } finally {
+    L.selectIsa(best);
+  }
+});
+
+interface ConvCase {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  o: number;
+  k: [number, number];
+  s?: [number, number];
+  p?: [number, number];
+  d?: [number, number];
+  g?: number;
+}
+
+function convParams(cc: ConvCase): Conv2dParams {
+  const [kh, kw] = cc.k;
+  const [strideH, strideW] = cc.s ?? [1, 1];
+  const [padH, padW] = cc.p ?? [0, 0];
+  const [dilationH, dilationW] = cc.d ?? [1, 1];
+  const outH = Math.floor((cc.h + 2 * padH - dilationH * (kh - 1) - 1) / strideH) + 1;
+  const outW = Math.floor((cc.w + 2 * padW - dilationW * (kw - 1) - 1) / strideW) + 1;
+  return {
+    n: cc.n,
+    c: cc.c,
+    h: cc.h,
+    w: cc.w,
+    o: cc.o,
+    kh,
+    kw,
+    strideH,
+    strideW,
+    padH,
+    padW,
+    dilationH,
+    dilationW,
+    groups: cc.g ?? 1,
+    outH,
+    outW,
+  };
+}
+
+const CONV_CASES: ConvCase[] = [
+  { n: 2, c: 1, h: 28, w: 28, o: 32, k: [3, 3], p: [1, 1] }, // fmnist conv1
+  { n: 2, c: 32, h: 14, w: 14, o: 64, k: [3, 3], p: [1, 1] }, // fmnist conv2
+  { n: 3, c: 16, h: 9, w: 7, o: 24, k: [1, 1] }, // pointwise
+  { n: 2, c: 8, h: 9, w: 9, o: 12, k: [1, 1], s: [2, 2] }, // 1×1 stride 2 (resnet shortcut)
+  { n: 2, c: 16, h: 11, w: 13, o: 16, k: [3, 3], p: [1, 1], g: 16 }, // depthwise
+  { n: 2, c: 6, h: 12, w: 9, o: 6, k: [3, 3], s: [2, 2], p: [1, 1], g: 6 }, // depthwise stride 2
+  { n: 1, c: 5, h: 10, w: 10, o: 5, k: [3, 2], p: [2, 1], d: [2, 3], g: 5 }, // depthwise dilated
+  { n: 2, c: 4, h: 8, w: 8, o: 8, k: [3, 3], p: [1, 1], g: 4 }, // channel multiplier 2
+  { n: 2, c: 8, h: 10, w: 10, o: 12, k: [3, 3], p: [1, 1], g: 2 }, // groups
+  { n: 2, c: 12, h: 11, w: 9, o: 8, k: [3, 5], s: [2, 2], p: [2, 2], d: [2, 1], g: 4 },
+  { n: 1, c: 3, h: 5, w: 7, o: 5, k: [2, 4], s: [2, 1], p: [1, 2], d: [1, 2] },
+  { n: 3, c: 3, h: 32, w: 32, o: 16, k: [3, 3], s: [2, 2], p: [1, 1] },
+  { n: 1, c: 2, h: 3, w: 3, o: 3, k: [5, 5], p: [2, 2] }, // kernel wider than the image
+  { n: 1, c: 2, h: 6, w: 6, o: 4, k: [3, 3], p: [3, 0] }, // rows made only of padding
+  { n: 8, c: 16, h: 16, w: 16, o: 32, k: [3, 3], p: [1, 1] }, // threaded over images
+];
+
+test("conv2d forward and both backwards match the reference", { skip }, () => {
+  const L = lib();
+  for (const cc of CONV_CASES) {
+    const p = convParams(cc);
+    const cg = p.c / p.groups;
+    const K = cg * p.kh * p.kw;
+    const x = randn(p.n * p.c * p.h * p.w);
+    const w = randn(p.o * K, 1 / Math.sqrt(K));
+    const gy = randn(p.n * p.o * p.outH * p.outW);
+    const tag = JSON.stringify(cc);
+
+    const yWant = new Float32Array(gy.length);
+    const yGot = new Float32Array(gy.length).fill(NaN);
+    ref.conv2d(x, w, p, yWant);
+    L.conv2d(x, w, new Int32Array(paramArray(p)), yGot);
+    assertClose(yGot, yWant, K, `conv2d ${tag}`);
+
+    const gxWant = new Float32Array(x.length);
+    const gxGot = new Float32Array(x.length).fill(NaN);
+    ref.conv2dBackwardInput(gy, w, p, gxWant);
+    L.conv2dBackwardInput(gy, w, new Int32Array(paramArray(p)), gxGot);
+    assertClose(gxGot, gxWant, (p.o / p.groups) * p.kh * p.kw, `conv2dBackwardInput ${tag}`);
+
+    const gwWant = new Float32Array(w.length);
+    const gwGot = new Float32Array(w.length).fill(NaN);
+    ref.conv2dBackwardWeight(x, gy, p, gwWant);
+    L.conv2dBackwardWeight(x, gy, new Int32Array(paramArray(p)), gwGot);
+    assertClose(gwGot, gwWant, p.n * p.outH * p.outW, `conv2dBackwardWeight ${tag}`);
+  }
+});
+
+function paramArray(p: Conv2dParams): number[] {
+  return [
+    p.n,
+    p.c,
+    p.h,
+    p.w,
+    p.o,
+    p.kh,
+    p.kw,
+    p.strideH,
+    p.strideW,
+    p.padH,
+    p.padW,
+    p.dilationH,
+    p.dilationW,
+    p.groups,
+    p.outH,
+    p.outW,
+  ];
+}
+
+test("conv2d through the backend wrapper, float64 falls back", { skip }, () => {
+  const be = loadNativeBackend()!;
+  const p = convParams(CONV_CASES[1]!);
+  const x = randn(p.n * p.c * p.h * p.w);
+  const w = randn(p.o * p.c * 9, 0.1);
+  const want = new Float32Array(p.n * p.o * p.outH * p.outW);
+  const got = new Float32Array(want.length);
+  ref.conv2d(x, w, p, want);
+  be.kernels.conv2d!(x, w, p, got);
+  assertClose(got, want, p.c * 9, "conv2d wrapper");
+  const w64 = new Float64Array(want.length);
+  const g64 = new Float64Array(want.length);
+  ref.conv2d(Float64Array.from(x), Float64Array.from(w), p, w64);
+  be.kernels.conv2d!(Float64Array.from(x), Float64Array.from(w), p, g64);
+  assert.deepEqual(g64, w64);
+});
+
+test("maxPool2d matches the reference exactly (values and indices)", { skip }, () => {
+  const be = loadNativeBackend()!;
+  const cases: [number, number, number, number, number, number, number, number][] = [
+    // n, c, h, w, k, s, p, d
+    [2, 3, 8, 8, 2, 2, 0, 1],
+    [2, 3, 9, 7, 2, 2, 0, 1],
+    [1, 4, 9, 9, 3, 2, 1, 1],
+    [1, 2, 10, 11, 3, 1, 2, 2],
+    [64, 32, 28, 28, 2, 2, 0, 1],
+  ];
+  for (const [n, c, h, w, k, s, pad, d] of cases) {
+    const outH = Math.floor((h + 2 * pad - d * (k - 1) - 1) / s) + 1;
+    const outW = Math.floor((w + 2 * pad - d * (k - 1) - 1) / s) + 1;
+    const p: Pool2dParams = {
+      n,
+      c,
+      h,
+      w,
+      kh: k,
+      kw: k,
+      strideH: s,
+      strideW: s,
+      padH: pad,
+      padW: pad,
+      dilationH: d,
+      dilationW: d,
+      outH,
+      outW,
+    };
+    const x = randn(n * c * h * w);
+    // ties and a NaN: first maximum wins, NaN propagates
+    x[3] = x[2]!;
+    x[10] = NaN;
+    const want = new Float32Array(n * c * outH * outW);
+    const wantI = new Int32Array(want.length);
+    const got = new Float32Array(want.length);
+    const gotI = new Int32Array(want.length);
+    ref.maxPool2d(x, p, want, wantI);
+    be.kernels.maxPool2d!(x, p, got, gotI);
+    assert.deepEqual(got, want);
+    assert.deepEqual(gotI, wantI);
+  }
+});
+
+test("reduce matches the reference", { skip }, () => {
+  const L = lib();
+  const codes: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2, prod: 3 };
+  const shapes: [number, number, number][] = [
+    [1, 100000, 1],
+    [7, 33, 1],
+    [5, 17, 129],
+    [3, 0, 4],
+    [64, 784, 1],
+    [2, 300, 300],
+    [1, 5, 1000],
+  ];
+  for (const [outer, size, inner] of shapes) {
+    for (const op of ["sum", "max", "min", "prod"] as const) {
+      const x = op === "prod" ? randn(outer * size * inner, 0.01, 1) : randn(outer * size * inner);
+      if (x.length > 20 && op !== "prod") x[17] = outer === 7 ? NaN : x[17]!;
+      const want = new Float32Array(outer * inner);
+      const got = new Float32Array(outer * inner);
+      ref.reduce(op, x, outer, size, inner, want);
+      L.reduce(codes[op], x, outer, size, inner, got);
+      assertClose(got, want, size, `reduce ${op} [${outer},${size},${inner}]`);
+    }
+  }
+});
+
+test("softmax and logSoftmax match the reference", { skip }, () => {
+  const L = lib();
+  const shapes: [number, number, number][] = [
+    [64, 10, 1],
+    [3, 1000, 1],
+    [4, 7, 33],
+    [1, 1, 5000],
+  ];
+  for (const [outer, size, inner] of shapes) {
+    for (const log of [false, true]) {
+      const x = randn(outer * size * inner, 5);
+      for (let s = 0; s < size; s++) x[s * inner] = -Infinity; // a row (or column) that is all -inf
+      const want = new Float32Array(x.length);
+      const got = new Float32Array(x.length);
+      ref.softmax(log, x, outer, size, inner, want);
+      L.softmax(log, x, outer, size, inner, got);
+      assertClose(got, want, size, `softmax log=${log} [${outer},${size},${inner}]`);
+    }
+  }
+});
+
+function contiguous(data: Float32Array, shape: readonly number[], offset = 0): StridedView {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d]!;
+  }
+  return { data, strides, offset };
+}
+
+test("unary ops match the reference (contiguous, transposed, broadcast views)", { skip }, () => {
+  const be = loadNativeBackend()!;
+  const ops: UnaryOp[] = [
+    "neg",
+    "exp",
+    "log",
+    "sqrt",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "abs",
+    "sign",
+    "floor",
+    "ceil",
+    "round",
+    "erf",
+    "logicalNot",
+  ];
+  for (const op of ops) {
+    const positive = op === "log" || op === "sqrt";
+    const base = randn(7 + 64 * 80, 3);
+    if (positive) for (let i = 0; i < base.length; i++) base[i] = Math.abs(base[i]!) + 1e-3;
+    for (let i = 0; i < 40; i++) base[7 + i] = (i - 20) / 2; // exact halves for round, zeros for sign
+    const views: [string, StridedView, number[]][] = [
+      ["contiguous", contiguous(base, [64, 80], 7), [64, 80]],
+      ["transposed", { data: base, strides: [1, 64], offset: 7 }, [80, 64]],
+      ["broadcast", { data: base, strides: [0, 1, 0], offset: 7 }, [30, 64, 3]],
+    ];
+    for (const [kind, v, shape] of views) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const want = new Float32Array(n);
+      const got = new Float32Array(n);
+      ref.unary(op, v, shape, want);
+      be.kernels.unary!(op, v, shape, got);
+      assertClose(got, want, 1, `unary ${op} ${kind}`, 2e-6);
+    }
+  }
+});
+
+test("binary ops match the reference (broadcast, comparisons to bytes)", { skip }, () => {
+  const be = loadNativeBackend()!;
+  const ops: BinaryOp[] = [
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "maximum",
+    "minimum",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+  ];
+  const shape = [8, 16, 10, 10];
+  const n = 8 * 16 * 10 * 10;
+  for (const op of ops) {
+    const a = randn(n + 3);
+    const b = randn(n);
+    if (op === "pow") for (let i = 0; i < a.length; i++) a[i] = Math.abs(a[i]!) + 0.1;
+    for (let i = 0; i < 50; i++) b[i] = a[3 + i]!; // equal elements for the comparisons
+    a[100] = NaN;
+    const bias = randn(16);
+    const cases: [string, StridedView, StridedView][] = [
+      ["same shape", contiguous(a, shape, 3), contiguous(b, shape)],
+      ["bias", contiguous(a, shape, 3), { data: bias, strides: [0, 1, 0, 0], offset: 0 }],
+      ["scalar lhs", { data: bias, strides: [0, 0, 0, 0], offset: 5 }, contiguous(b, shape)],
+      ["transposed", { data: a, strides: [1, 8, 128, 1280], offset: 3 }, contiguous(b, shape)],
+    ];
+    for (const [kind, va, vb] of cases) {
+      const cmp = ["eq", "ne", "lt", "le", "gt", "ge"].includes(op);
+      const want = cmp ? new Uint8Array(n) : new Float32Array(n);
+      const got = cmp ? new Uint8Array(n) : new Float32Array(n);
+      ref.binary(op, va, vb, shape, want);
+      be.kernels.binary!(op, va, vb, shape, got);
+      if (cmp) assert.deepEqual(got, want, `binary ${op} ${kind}`);
+      else assertClose(got, want, 1, `binary ${op} ${kind}`, 2e-6);
+    }
+  }
+});
+
+test("argument validation throws instead of reading out of bounds", { skip }, () => {
+  const L = lib();
+  assert.throws(() =>
+    L.matmul(new Float32Array(3), new Float32Array(4), new Float32Array(4), 1, 2, 2, 2, 0, 0, false, false),
+  );
+  assert.throws(() =>
+    L.conv2d(new Float32Array(1), new Float32Array(1), new Int32Array(3), new Float32Array(1)),
+  );
+  const meta = new Float64Array([1, 10, 5, 1]); // 10 elements from offset 5 of a 12-element array
+  assert.throws(() => L.unary(0, new Float32Array(12), meta, new Float32Array(10)));
+});
+
+/** FNV-1a over the bytes of a float array, for bitwise comparisons across processes. */
+function hash(a: Float32Array): string {
+  const u = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i]!, 0x01000193) >>> 0;
+  return h.toString(16);
+}
+
+// Computes a few outputs with fixed inputs; run here and in a child process with one thread.
+const DETERMINISM_SCRIPT = `
+const L = require(process.argv[1]);
+let s = 7; const r = (n) => { const a = new Float32Array(n); for (let i = 0; i < n; i++) { s = (Math.imul(s, 1103515245) + 12345) >>> 0; a[i] = s / 4294967296 - 0.5; } return a; };
+const hash = (a) => { const u = new Uint8Array(a.buffer); let h = 0x811c9dc5; for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i], 0x01000193) >>> 0; return h.toString(16); };
+const a = r(300 * 500), b = r(500 * 200), c = new Float32Array(300 * 200);
+L.matmul(a, b, c, 1, 300, 500, 200, 0, 0, false, false);
+const p = new Int32Array([16, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 14, 14]);
+const x = r(16 * 32 * 196), gy = r(16 * 64 * 196), w = r(64 * 288), gw = new Float32Array(64 * 288), y = new Float32Array(16 * 64 * 196);
+L.conv2dBackwardWeight(x, gy, p, gw);
+L.conv2d(x, w, p, y);
+const sm = new Float32Array(1); L.reduce(0, a, 1, a.length, 1, sm);
+console.log([hash(c), hash(gw), hash(y), hash(sm)].join(","));
+`;
+
+test("deterministic: bitwise identical across runs and thread counts", { skip }, () => {
+  const run = (threads: string) =>
+    execFileSync(process.execPath, ["-e", DETERMINISM_SCRIPT, addonFile], {
+      env: { ...process.env, NABLA_NUM_THREADS: threads },
+      encoding: "utf8",
+    }).trim();
+  const two = run("2");
+  assert.equal(run("2"), two);
+  assert.equal(run("1"), two);
+  assert.equal(run("3"), two);
+  assert.ok(hash(new Float32Array([1])).length > 0);
+});
+
+test("loads in a worker thread (context-aware addon)", { skip }, async () => {
+  const src = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    const L = require(workerData);
+    const a = new Float32Array(64 * 64).fill(1), c = new Float32Array(64 * 64);
+    L.matmul(a, a, c, 1, 64, 64, 64, 0, 0, false, false);
+    parentPort.postMessage(c[0]);`;
+  const results = await Promise.all(
+    [0, 1].map(
+      () =>
+        new Promise<unknown>((resolve, reject) => {
+          const wk = new Worker(src, { eval: true, workerData: addonFile });
+          wk.once("message", resolve);
+          wk.once("error", reject);
+        }),
+    ),
+  );
+  assert.deepEqual(results, [64, 64]);
+});
