@@ -61,7 +61,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     if (list.length === 0) throw new ValueError(`${this.name}: optimizer got an empty parameter list`);
     const isGroups = list.every((p) => !isTensorLike(p));
     if (isGroups) for (const g of list as ParamGroupInput<O>[]) this.addParamGroup(g);
-    else this.addParamGroup({ params: list as Tensor[] } as ParamGroupInput<O>);
+    else this.addParamGroup({ params: list as Tensor[] } as unknown as ParamGroupInput<O>);
   }
 
   protected get name(): string {
@@ -218,7 +218,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
       newState.set(p, s);
     }
     sd.paramGroups.forEach((saved, gi) => {
-      const group = this.paramGroups[gi]! as Record<string, unknown>;
+      const group = this.paramGroups[gi]! as unknown as Record<string, unknown>;
       for (const [k, v] of Object.entries(saved)) if (k !== "params") group[k] = copyValue(v);
     });
     this.state.clear();
