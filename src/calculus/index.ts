@@ -13,6 +13,7 @@ import { toUnicode } from "./print-unicode.js";
 import { Solver } from "./solve.js";
 import { buildSteps, type Step } from "./steps.js";
 import { parseExpression } from "./parser.js";
+import { verify, type VerifyOptions, type VerifyReport } from "./verify.js";
 
 export interface RenderedLine {
   readonly ascii: string;
@@ -44,11 +45,15 @@ export interface DiffResult {
   readonly independents: readonly string[];
   readonly unknowns: readonly string[];
   readonly notes: readonly string[];
+  /** Present when `verify` was asked for. */
+  readonly verify?: VerifyReport;
 }
 
 export interface DiffOptions {
   /** Build the step-by-step working (default true). */
   readonly steps?: boolean;
+  /** Check every answer numerically against finite differences (see verify.ts). */
+  readonly verify?: boolean | VerifyOptions;
 }
 
 /** Solve a problem string (see README / problem.ts for the input language). */
@@ -59,12 +64,22 @@ export function diff(problem: string, options: DiffOptions = {}): DiffResult {
   const answers = parsed.finds.map((find): DiffAnswer =>
     answer(solver, find, print, options.steps !== false),
   );
-  return {
+  const result = {
     problem: parsed,
     answers,
     independents: parsed.independents,
     unknowns: parsed.unknowns,
     notes: parsed.notes,
+  };
+  if (!options.verify) return result;
+  const verifyOptions = options.verify === true ? {} : options.verify;
+  return {
+    ...result,
+    verify: verify(
+      parsed,
+      answers.map((a) => ({ find: parsed.finds[answers.indexOf(a)]!, expr: a.expr })),
+      verifyOptions,
+    ),
   };
 }
 
@@ -133,5 +148,7 @@ export { ParseError, ProblemError, MathError, EvaluationError } from "./errors.j
 export { differentiate } from "./diff.js";
 export { simplify } from "./simplify.js";
 export { evaluate } from "./evaluate.js";
+export { verify };
+export type { VerifyOptions, VerifyReport };
 export { toAscii, toUnicode, toLatex };
 export { nodeCount } from "./expr.js";

@@ -157,9 +157,15 @@ class LatexPrinter {
       ...(f.numCoeff !== 1n || f.numerator.length === 0 ? [f.numCoeff.toString()] : []),
       ...f.numerator.map((x) => this.print(x, PRODUCT)),
     ];
+    // Inside \frac{…}{…} a lone factor needs no parentheses.
+    const inFraction = f.denominator.length > 0 || f.denCoeff !== 1n;
+    if (inFraction && f.numerator.length === 1 && f.numCoeff === 1n)
+      topParts[0] = this.print(f.numerator[0]!, 0);
     const bottomParts = [
       ...(f.denCoeff !== 1n ? [f.denCoeff.toString()] : []),
-      ...f.denominator.map((x) => this.print(x, PRODUCT)),
+      ...f.denominator.map((x) =>
+        this.print(x, f.denominator.length === 1 && f.denCoeff === 1n ? 0 : PRODUCT),
+      ),
     ];
     const sign = f.negative ? "-" : "";
     const top = this.juxtapose(topParts);
