@@ -1,6 +1,7 @@
 // Every `nabla` subcommand, in the order `nabla --help` lists them. Add one line per command file.
 import type { Command } from "commander";
+import { register as registerDiff } from "./diff.js";
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerDiff];
