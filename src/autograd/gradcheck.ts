@@ -1,10 +1,10 @@
 // Numerical gradient checking (part of the public API): compare the Jacobian autograd computes
-// with central finite differences in float64, with PyTorch's default tolerances.
+// with central finite differences in float64, with PyTorch's default tolerances
+// (eps 1e-6, atol 1e-5, rtol 1e-3). Functions may return one tensor or several.
 import type { Tensor } from "../tensor/tensor.js";
-import { AutogradError } from "../errors.js";
+import { AutogradError, ValueError } from "../errors.js";
 import { grad, noGrad } from "./engine.js";
 import { empty } from "./ops/util.js";
-import { sum, mul } from "./index.js";
 
 export interface GradcheckOptions {
   eps?: number;
@@ -14,11 +14,48 @@ export interface GradcheckOptions {
   raiseException?: boolean;
 }
 
-type Fn = (...inputs: Tensor[]) => Tensor;
+type Fn = (...inputs: Tensor[]) => Tensor | Tensor[];
 
-/** f's output as a vector. Grad mode stays on: fn may itself differentiate (gradgradcheck). */
+function asList(out: Tensor | Tensor[]): Tensor[] {
+  return Array.isArray(out) ? out : [out];
+}
+
+/** Every output's elements, concatenated, as float64. Grad mode stays on (gradgradcheck needs it). */
 function evaluate(fn: Fn, inputs: Tensor[]): Float64Array {
-  return Float64Array.from(fn(...inputs).data);
+  const outs = asList(fn(...inputs));
+  const total = outs.reduce((n, o) => n + o.numel, 0);
+  const values = new Float64Array(total);
+  let at = 0;
+  for (const o of outs) {
+    values.set(o.data, at);
+    at += o.numel;
+  }
+  return values;
+}
+
+/** Storage positions of a tensor's elements in row-major order (views included). */
+function storageIndices(t: Tensor, which: number): number[] {
+  const idx: number[] = [];
+  const nd = t.ndim;
+  if (t.numel === 0) return idx;
+  for (let d = 0; d < nd; d++) {
+    if (t.strides[d] === 0 && t.shape[d]! > 1) {
+      throw new ValueError(
+        `gradcheck: input ${which} has overlapping memory (an expanded view); pass a contiguous copy`,
+      );
+    }
+  }
+  const counter = new Array<number>(nd).fill(0);
+  for (let i = 0; i < t.numel; i++) {
+    let pos = t.offset;
+    for (let d = 0; d < nd; d++) pos += counter[d]! * t.strides[d]!;
+    idx.push(pos);
+    for (let d = nd - 1; d >= 0; d--) {
+      if (++counter[d]! < t.shape[d]!) break;
+      counter[d] = 0;
+    }
+  }
+  return idx;
 }
 
 /**
@@ -34,36 +71,41 @@ export function gradcheck(fn: Fn, inputs: Tensor[], options: GradcheckOptions = 
     if (t.dtype !== "float64")
       throw new AutogradError(`gradcheck: inputs that require grad must be float64, got ${t.dtype}`);
   }
-  const out = fn(...inputs);
-  const nOut = out.numel;
+  const outs = asList(fn(...inputs));
+  const nOut = outs.reduce((n, o) => n + o.numel, 0);
   // Analytic Jacobian rows: one vector-Jacobian product per output element.
   const analytic = diff.map((t) => new Float64Array(nOut * t.numel));
-  for (let j = 0; j < nOut; j++) {
-    if (!out.requiresGrad) break;
-    const seed = empty(out.shape, out.dtype);
-    seed.storage[j] = 1;
-    const grads = grad([out], diff, { gradOutputs: [seed], retainGraph: true, allowUnused: true });
-    grads.forEach((g, k) => {
-      if (g) analytic[k]!.set(Float64Array.from(g.data), j * diff[k]!.numel);
-    });
+  let row = 0;
+  for (const out of outs) {
+    for (let j = 0; j < out.numel; j++, row++) {
+      if (!out.requiresGrad || diff.length === 0) continue;
+      const seed = empty(out.shape, out.dtype);
+      seed.storage[j] = 1;
+      const grads = grad([out], diff, { gradOutputs: [seed], retainGraph: true, allowUnused: true });
+      grads.forEach((g, k) => {
+        if (g) analytic[k]!.set(g.data, row * diff[k]!.numel);
+      });
+    }
   }
   // Numeric Jacobian columns: perturb one input element at a time (in place, then restore).
   for (const [k, t] of diff.entries()) {
-    const data = t.data;
+    const positions = storageIndices(t, inputs.indexOf(t));
+    const storage = t.storage;
     for (let i = 0; i < t.numel; i++) {
-      const orig = data[i]!;
-      data[i] = orig + eps;
+      const at = positions[i]!;
+      const orig = storage[at]!;
+      storage[at] = orig + eps;
       const plus = evaluate(fn, inputs);
-      data[i] = orig - eps;
+      storage[at] = orig - eps;
       const minus = evaluate(fn, inputs);
-      data[i] = orig;
+      storage[at] = orig;
       for (let j = 0; j < nOut; j++) {
         const numeric = (plus[j]! - minus[j]!) / (2 * eps);
         const a = analytic[k]![j * t.numel + i]!;
         if (!(Math.abs(a - numeric) <= atol + rtol * Math.abs(numeric))) {
           if (options.raiseException === false) return false;
           throw new AutogradError(
-            `gradcheck: Jacobian mismatch for input ${inputs.indexOf(t)}, element ${i}, output ${j}: ` +
+            `gradcheck: Jacobian mismatch for input ${inputs.indexOf(t)}, element ${i}, output element ${j}: ` +
               `analytic ${a}, numeric ${numeric}`,
           );
         }
@@ -74,52 +116,41 @@ export function gradcheck(fn: Fn, inputs: Tensor[], options: GradcheckOptions = 
 }
 
 /**
- * Check second derivatives: gradcheck of the map (inputs, v) ↦ vᵀ·J(inputs), whose own
- * derivatives are the Hessian-vector products double backward computes.
+ * Check second derivatives: gradcheck of the map (inputs, v) ↦ vᵀ·J(inputs) (one gradient per
+ * differentiable input), whose own derivatives are what double backward computes. `gradOutputs`
+ * (one per output) default to fixed pseudo-random float64 tensors.
  */
 export function gradgradcheck(
   fn: Fn,
   inputs: Tensor[],
-  options: GradcheckOptions & { gradOutputs?: Tensor } = {},
+  options: GradcheckOptions & { gradOutputs?: Tensor[] } = {},
 ): boolean {
-  const diff = inputs.filter((t) => t.requiresGrad);
-  const out = noGrad(() => fn(...inputs));
-  const v = options.gradOutputs ?? seededRandom(out.shape);
-  v.requiresGrad = true;
-  const firstOrder = (...args: Tensor[]): Tensor => {
+  const diffIdx = inputs.flatMap((t, i) => (t.requiresGrad ? [i] : []));
+  if (diffIdx.length === 0) return true;
+  const outs = noGrad(() => asList(fn(...inputs)));
+  const vs = options.gradOutputs ?? outs.map((o, i) => seededRandom(o.shape, 7 + i));
+  for (const v of vs) v.requiresGrad = true;
+  const firstOrder = (...args: Tensor[]): Tensor[] => {
     const xs = args.slice(0, inputs.length);
-    const vv = args[inputs.length]!;
-    const y = fn(...xs);
-    if (!y.requiresGrad) return sum(mul(vv, 0));
-    const gs = grad(
-      [y],
-      xs.filter((t) => t.requiresGrad),
-      { gradOutputs: [vv], createGraph: true, allowUnused: true },
-    );
-    // Concatenate the gradients into one output: sum of g·w with fixed random weights keeps
-    // every component observable while staying a single tensor.
-    let total: Tensor = sum(mul(vv, 0));
-    gs.forEach((g, k) => {
-      if (g) total = total.add(sum(mul(g, weights(k, g.shape))));
-    });
-    return total;
+    const given = args.slice(inputs.length);
+    const ys = asList(fn(...xs));
+    const used = ys.flatMap((y, i) => (y.requiresGrad ? [i] : []));
+    const wrt = diffIdx.map((i) => xs[i]!);
+    const gs =
+      used.length === 0
+        ? wrt.map(() => null)
+        : grad(
+            used.map((i) => ys[i]!),
+            wrt,
+            { gradOutputs: used.map((i) => given[i]!), createGraph: true, allowUnused: true },
+          );
+    // An input the outputs do not depend on has gradient zero (a constant).
+    return gs.map((g, k) => g ?? empty(wrt[k]!.shape, "float64"));
   };
-  if (diff.length === 0) return true;
-  return gradcheck(firstOrder, [...inputs, v], options);
+  return gradcheck(firstOrder, [...inputs, ...vs], options);
 }
 
-const weightCache = new Map<string, Tensor>();
-function weights(k: number, shape: readonly number[]): Tensor {
-  const key = `${k}:${shape.join(",")}`;
-  let w = weightCache.get(key);
-  if (!w) {
-    w = seededRandom(shape, 1000 + k);
-    weightCache.set(key, w);
-  }
-  return w;
-}
-
-function seededRandom(shape: readonly number[], seed = 7): Tensor {
+function seededRandom(shape: readonly number[], seed: number): Tensor {
   const t = empty(shape, "float64");
   let s = seed;
   for (let i = 0; i < t.storage.length; i++) {

@@ -9,3 +9,16 @@ export * from "./ops/conv.js";
 export * from "./ops/pool.js";
 export * from "./ops/normalization.js";
 export { gradcheck, gradgradcheck, type GradcheckOptions } from "./gradcheck.js";
+export {
+  opInfos,
+  checkOpInfo,
+  runConformance,
+  compareToReference,
+  SampleMaker,
+  type OpInfo,
+  type OpSample,
+  type ErrorSample,
+  type InputView,
+  type ConformanceFailure,
+  type ConformanceOptions,
+} from "./testing/opinfo.js";

@@ -72,6 +72,6 @@ export function castScalar(v: number, dtype: DType): number {
     case "uint8":
       return Math.trunc(v) & 255;
     case "bool":
-      return v !== 0 && !Number.isNaN(v) ? 1 : 0;
+      return v !== 0 ? 1 : 0; // NaN is true, as in PyTorch
   }
 }

@@ -62,6 +62,8 @@ export function normalizeAxes(
   if (axes === undefined) return Array.from({ length: ndim }, (_, i) => i);
   const list = typeof axes === "number" ? [axes] : axes;
   const out = [...new Set(list.map((a) => normalizeAxis(op, a, ndim)))];
+  // A 0-d tensor accepts dim 0 / -1 (as PyTorch does) but has no axis to reduce.
+  if (ndim === 0) return [];
   return out.sort((x, y) => x - y);
 }
 

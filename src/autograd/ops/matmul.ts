@@ -6,7 +6,7 @@ import { broadcastShapes, formatShape, numel, type Shape } from "../../tensor/sh
 import { kernel } from "../../backend/registry.js";
 import { record } from "../engine.js";
 import { DTypeError, ShapeError } from "../../errors.js";
-import { contiguous, expand, squeeze, transpose, unsqueeze } from "./movement.js";
+import { contiguous, expand, reshape, squeeze, transpose, unsqueeze } from "./movement.js";
 import { cast } from "./elementwise.js";
 import { empty } from "./util.js";
 
@@ -23,9 +23,17 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     const wide = a.dtype === "float64" || b.dtype === "float64" ? "float64" : "float32";
     return matmul(a.dtype === wide ? a : cast(a, wide), b.dtype === wide ? b : cast(b, wide));
   }
-  if (a.ndim === 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
-  if (b.ndim === 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
-  return matmul2d(a, b);
+  // 1-D operands become a row (a) or a column (b) matrix; that dim is removed again after.
+  const out = matmul2d(
+    a.ndim === 1 ? unsqueeze(a, 0) : a,
+    b.ndim === 1 ? unsqueeze(b, 1) : b,
+    a.shape,
+    b.shape,
+  );
+  if (a.ndim === 1 && b.ndim === 1) return reshape(out, []);
+  if (a.ndim === 1) return squeeze(out, -2);
+  if (b.ndim === 1) return squeeze(out, -1);
+  return out;
 }
 
 /** An operand as the kernel wants it: matrices stored plainly or transposed, batch strides. */
@@ -44,16 +52,23 @@ function operand(x: Tensor, batchShape: Shape): { data: Tensor; trans: boolean; 
   return { data: full, trans: false, batchStride: numel(batchShape) === 1 ? 0 : r * c };
 }
 
-function matmul2d(a: Tensor, b: Tensor): Tensor {
+function matmul2d(a: Tensor, b: Tensor, aShape: Shape, bShape: Shape): Tensor {
   const m = a.shape[a.ndim - 2]!;
   const k = a.shape[a.ndim - 1]!;
   const n = b.shape[b.ndim - 1]!;
   if (b.shape[b.ndim - 2] !== k) {
     throw new ShapeError(
-      `matmul: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} are not aligned (${k} vs ${b.shape[b.ndim - 2]})`,
+      `matmul: shapes ${formatShape(aShape)} and ${formatShape(bShape)} are not aligned (${k} vs ${b.shape[b.ndim - 2]})`,
     );
   }
-  const batchShape = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2));
+  let batchShape: number[];
+  try {
+    batchShape = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2));
+  } catch {
+    throw new ShapeError(
+      `matmul: batch dimensions of shapes ${formatShape(aShape)} and ${formatShape(bShape)} cannot be broadcast together`,
+    );
+  }
   const A = operand(a, batchShape);
   const B = operand(b, batchShape);
   const out = empty([...batchShape, m, n], isFloating(a.dtype) ? a.dtype : "float32");

@@ -48,23 +48,61 @@ function inferShape(op: string, x: Tensor, shape: Shape): number[] {
   return out;
 }
 
-/** Same elements, new shape: a view when the layout allows, else a copy. */
+/**
+ * Strides that let a tensor of (shape, strides) be read as `target` without copying, or null
+ * when the layout does not allow it (PyTorch's rule: each run of target dims must fit inside a
+ * run of source dims that are contiguous with each other).
+ */
+export function viewStrides(shape: Shape, strides: readonly number[], target: Shape): number[] | null {
+  if (numel(shape) === 0) return contiguousStrides(target);
+  // A 0-d tensor behaves like shape [1].
+  const oldShape = shape.length === 0 ? [1] : shape;
+  const oldStrides = shape.length === 0 ? [1] : strides;
+  const out = new Array<number>(target.length);
+  let viewD = target.length - 1;
+  let chunkBase = oldStrides[oldStrides.length - 1]!;
+  let tensorNumel = 1;
+  let viewNumel = 1;
+  for (let d = oldShape.length - 1; d >= 0; d--) {
+    tensorNumel *= oldShape[d]!;
+    // End of a chunk: the next-outer dim is not laid out right after this one.
+    if (d === 0 || (oldShape[d - 1] !== 1 && oldStrides[d - 1] !== tensorNumel * chunkBase)) {
+      while (viewD >= 0 && (viewNumel < tensorNumel || target[viewD] === 1)) {
+        out[viewD] = viewNumel * chunkBase;
+        viewNumel *= target[viewD]!;
+        viewD--;
+      }
+      if (viewNumel !== tensorNumel) return null;
+      if (d > 0) {
+        chunkBase = oldStrides[d - 1]!;
+        tensorNumel = 1;
+        viewNumel = 1;
+      }
+    }
+  }
+  return viewD === -1 ? out : null;
+}
+
+/** Same elements, new shape: a view when the layout allows, else a copy (like torch.reshape). */
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const target = inferShape("reshape", x, shape);
   if (shapesEqual(target, x.shape)) return x;
-  const src = contiguous(x);
-  const out = viewOf(src, target, contiguousStrides(target), src.offset);
+  const strides = viewStrides(x.shape, x.strides, target);
+  const src = strides ? x : contiguous(x);
+  const out = viewOf(src, target, strides ?? contiguousStrides(target), src.offset);
   return record("reshape", [src], out, (g) => [reshape(g, src.shape)]);
 }
 
-/** Like reshape, but insists on a view (the tensor must be contiguous), as torch.view does. */
+/** Like reshape, but insists on a view of the same storage, as torch.view does. */
 export function view(x: Tensor, shape: Shape): Tensor {
-  if (!x.isContiguous) {
+  const target = inferShape("view", x, shape);
+  if (viewStrides(x.shape, x.strides, target) === null) {
     throw new ShapeError(
-      `view: tensor of shape ${formatShape(x.shape)} is not contiguous; use reshape() or contiguous()`,
+      `view: size ${formatShape(shape)} is not compatible with the strides of the input (shape ${formatShape(x.shape)}, ` +
+        `strides ${formatShape(x.strides)}); use reshape() or contiguous()`,
     );
   }
-  return reshape(x, shape);
+  return reshape(x, target);
 }
 
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
@@ -171,16 +209,26 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
   const e = Math.max(clampIndex(end ?? size), s);
   const n = e - s;
   if (step === 1) return narrow(x, d, s, n);
-  // Every step-th element: pad to a multiple of step, split the dim into (count, step), keep 0.
+  // Every step-th element is still a view: the stride along d is multiplied by step.
   const count = Math.ceil(n / step);
-  let y = narrow(x, d, s, n);
-  if (count * step !== n) {
-    const pads = new Array<number>(2 * x.ndim).fill(0);
-    pads[2 * (x.ndim - 1 - d) + 1] = count * step - n;
-    y = pad(y, pads, 0);
-  }
-  const split = [...y.shape.slice(0, d), count, step, ...y.shape.slice(d + 1)];
-  return squeeze(narrow(reshape(y, split), d + 1, 0, 1), d + 1);
+  const shape = [...x.shape];
+  shape[d] = count;
+  const strides = [...x.strides];
+  strides[d] = x.strides[d]! * step;
+  const out = viewOf(x, shape, strides, x.offset + (count > 0 ? s * x.strides[d]! : 0));
+  return record("slice", [x], out, (g) => {
+    // Spread g back: insert step-1 zeros after each element, trim to n, then pad to size.
+    const spread = unsqueeze(g, d + 1);
+    const padsStep = new Array<number>(2 * spread.ndim).fill(0);
+    padsStep[2 * (spread.ndim - 1 - (d + 1)) + 1] = step - 1;
+    const flat = [...x.shape];
+    flat[d] = count * step;
+    const dense = narrow(reshape(pad(spread, padsStep, 0), flat), d, 0, n);
+    const padsDim = new Array<number>(2 * x.ndim).fill(0);
+    padsDim[2 * (x.ndim - 1 - d)] = s;
+    padsDim[2 * (x.ndim - 1 - d) + 1] = size - s - n;
+    return [pad(dense, padsDim, 0)];
+  });
 }
 
 export function select(x: Tensor, dim: number, index: number): Tensor {

@@ -25,6 +25,8 @@ function droppedShape(shape: Shape, axes: readonly number[]): number[] {
 
 /** Reduce `axes` of x with the kernel; result has the kept (size-1) shape; no graph. */
 function reduceKept(op: ReduceOp, x: Tensor, axes: readonly number[], dtype: DType): Tensor {
+  // Reducing over no axes still returns a new tensor, never one aliasing x's storage.
+  if (axes.length === 0) return cast(x.detach(), dtype);
   let cur = contiguous(x.detach());
   if (cur.dtype !== dtype) cur = cast(cur, dtype);
   for (let k = axes.length - 1; k >= 0; k--) {
@@ -86,7 +88,8 @@ export const amax = (x: Tensor, axes?: Axes, keepdim = false) => extremum("max",
 export const amin = (x: Tensor, axes?: Axes, keepdim = false) => extremum("min", x, axes, keepdim);
 
 function argExtremum(op: "argmax" | "argmin", x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
-  const flat = dim === undefined;
+  const flat = dim === undefined || x.ndim === 0;
+  if (dim !== undefined) normalizeAxis(op, dim, x.ndim);
   const src = flat ? reshape(x, [x.numel]) : contiguous(x.detach());
   const axis = flat ? 0 : normalizeAxis(op, dim, x.ndim);
   const size = src.shape[axis]!;
@@ -111,12 +114,20 @@ export const argmin = (x: Tensor, dim?: number, keepdim = false) => argExtremum(
 
 /** Values and indices of the max along `dim` (torch.max(x, dim)); the gradient goes to the index. */
 export function maxDim(x: Tensor, dim: number, keepdim = false): { values: Tensor; indices: Tensor } {
+  if (x.ndim === 0) {
+    normalizeAxis("maxDim", dim, 0);
+    return maxDim(reshape(x, [1]), 0, false); // a 0-d tensor is its own max, at index 0
+  }
   const indices = argExtremum("argmax", x, dim, true);
   const values = gather(x, dim, indices);
   return keepdim ? { values, indices } : { values: squeeze(values, dim), indices: squeeze(indices, dim) };
 }
 
 export function minDim(x: Tensor, dim: number, keepdim = false): { values: Tensor; indices: Tensor } {
+  if (x.ndim === 0) {
+    normalizeAxis("minDim", dim, 0);
+    return minDim(reshape(x, [1]), 0, false); // a 0-d tensor is its own max, at index 0
+  }
   const indices = argExtremum("argmin", x, dim, true);
   const values = gather(x, dim, indices);
   return keepdim ? { values, indices } : { values: squeeze(values, dim), indices: squeeze(indices, dim) };
@@ -142,13 +153,15 @@ export function std(
   axes?: Axes,
   options: { correction?: number; keepdim?: boolean } = {},
 ): Tensor {
-  return sqrt(variance(x, axes, options));
+  return sqrt(variance(x, normalizeAxes("std", axes, x.ndim), options));
 }
 
 /** log Σ exp(x) over axes, shifted by the max so it never overflows. */
 export function logsumexp(x: Tensor, axes: Axes, keepdim = false): Tensor {
   const ax = normalizeAxes("logsumexp", axes, x.ndim);
   const m = noGrad(() => {
+    // Over an empty axis the sum is 0 and the result -inf (no max to shift by).
+    if (ax.some((a) => x.shape[a] === 0)) return empty(keptShape(x.shape, ax), x.dtype);
     const k = amax(x, ax, true);
     return where(eq(k, -Infinity), 0, where(eq(k, Infinity), 0, k));
   });

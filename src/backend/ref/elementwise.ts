@@ -13,7 +13,7 @@ const UNARY: Record<UnaryOp, (x: number) => number> = {
   cos: Math.cos,
   tanh: Math.tanh,
   sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
-  relu: (x) => (x > 0 ? x : 0),
+  relu: (x) => (x > 0 || x !== x ? x : 0), // NaN stays NaN, as in PyTorch
   abs: Math.abs,
   sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN),
   floor: Math.floor,
@@ -105,7 +105,7 @@ export const copy: Kernels["copy"] = (x: StridedView, shape, out: TypedArray, ou
     const s = st[0]!;
     for (let j = 0; j < len; j++, xi += s) {
       const v = xd[xi]!;
-      out[start + j] = toBool ? (v !== 0 && v === v ? 1 : 0) : notNaNInt && v !== v ? 0 : v;
+      out[start + j] = toBool ? (v !== 0 ? 1 : 0) : notNaNInt && v !== v ? 0 : v; // NaN is true
     }
   });
 };
