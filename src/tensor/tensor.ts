@@ -250,20 +250,21 @@ export class Tensor {
 
   // ---- dtype ------------------------------------------------------------------------------
 
+  /** This tensor in `dtype`: itself when it already is (like torch), else a converted copy. */
   to(dtype: DType): Tensor {
-    return ew.cast(this, dtype);
+    return dtype === this.dtype ? this : ew.cast(this, dtype);
   }
   float(): Tensor {
-    return ew.cast(this, "float32");
+    return this.to("float32");
   }
   double(): Tensor {
-    return ew.cast(this, "float64");
+    return this.to("float64");
   }
   int(): Tensor {
-    return ew.cast(this, "int32");
+    return this.to("int32");
   }
   bool(): Tensor {
-    return ew.cast(this, "bool");
+    return this.to("bool");
   }
 
   // ---- reductions -------------------------------------------------------------------------
