@@ -16,6 +16,7 @@
 import {
   add,
   children,
+  compare,
   int,
   mul,
   nodeCount,
@@ -68,6 +69,7 @@ function simplifyUncached(e: Expr): Expr {
     if (err instanceof P.TooLarge) return simplifyInside(e);
     throw err;
   }
+  factored = cancelFactors(factored);
   const candidates = [ctx.fromFactored(factored, true), ctx.fromFactored(factored, false), simplifyInside(e)];
   let best = candidates[0]!;
   let bestCount = nodeCount(best);
@@ -247,7 +249,9 @@ class Context {
       const count = terms.filter((t) => (t.m[i] ?? 0) > 0).length;
       if (count < 2) continue;
       const score = count * nodeCount(this.atoms[i]!);
-      if (score > bestScore) {
+      // Ties go to the structurally first atom, so equal inputs collect the same way.
+      const tie = score === bestScore && bestAtom >= 0 && compare(this.atoms[i]!, this.atoms[bestAtom]!) < 0;
+      if (score > bestScore || tie) {
         bestScore = score;
         bestAtom = i;
       }
@@ -265,6 +269,42 @@ class Context {
     const pulled = mul(num(c), pow(this.atoms[bestAtom]!, int(e)), innerExpr);
     return add(pulled, this.collect(others));
   }
+}
+
+/** Divide numerator sums by denominator sums where that is exact: (x² − y²)/(x + y) → x − y. */
+function cancelFactors(f: Factored): Factored {
+  const factors = new Map(f.factors);
+  let coeff = f.coeff;
+  for (const [kTop, top] of [...factors]) {
+    if (top.exp <= 0 || top.poly.length < 2) continue;
+    let poly = top.poly;
+    let exp = top.exp;
+    for (const [kBottom, bottom] of [...factors]) {
+      if (bottom.exp >= 0 || bottom.poly.length < 2 || exp !== 1) continue;
+      let bottomExp = bottom.exp;
+      while (bottomExp < 0) {
+        const q = P.divideExact(poly, bottom.poly);
+        if (!q) break;
+        poly = q;
+        bottomExp++;
+      }
+      if (bottomExp === bottom.exp) continue;
+      if (bottomExp === 0) factors.delete(kBottom);
+      else factors.set(kBottom, { poly: bottom.poly, exp: bottomExp });
+    }
+    if (poly === top.poly) continue;
+    factors.delete(kTop);
+    // The quotient may carry a constant: keep the stored polynomial primitive.
+    const c = P.content(poly);
+    coeff = Q.mul(coeff, c);
+    poly = P.scale(poly, Q.div(Q.ONE, c));
+    if (!P.isConstant(poly)) {
+      const k = P.polyKey(poly);
+      factors.set(k, { poly, exp: exp + (factors.get(k)?.exp ?? 0) });
+    }
+    exp = 0;
+  }
+  return { coeff, factors };
 }
 
 // ---- Factored arithmetic ---------------------------------------------------------------------

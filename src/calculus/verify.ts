@@ -107,14 +107,32 @@ export function verify(
   for (const d of problem.definitions) bases.set(d.name, concrete(d.expanded));
   const residuals = problem.equations.map((e) => concrete(e.residual));
   const unknowns = problem.unknowns;
-  const free = [...problem.independents, ...problem.parameters];
 
   const checks: VerifyCheck[] = [];
   let shifted = false;
   const count = options.point ? 1 : (options.points ?? 3);
   for (let p = 0; p < count; p++) {
-    const base = choosePoint(problem, residuals, options.point, rnd, p);
-    if (base.shifts.some((s) => s !== 0)) shifted = true;
+    // A random point can fall outside the domain (asin(1.2)) or near a singular Jacobian where
+    // Newton fails: then try another one. A point the user gave is checked as it is.
+    for (let attempt = 0; ; attempt++) {
+      const base = choosePoint(problem, residuals, options.point, rnd, p + attempt);
+      let pointChecks: VerifyCheck[] | undefined;
+      try {
+        pointChecks = checkAt(base);
+      } catch (err) {
+        if (options.point || !(err instanceof MathError || err instanceof EvaluationError)) throw err;
+      }
+      const ok = pointChecks?.every((c) => Number.isFinite(c.symbolic) && Number.isFinite(c.numeric));
+      if (pointChecks && (ok || options.point)) {
+        checks.push(...pointChecks);
+        if (base.shifts.some((s) => s !== 0)) shifted = true;
+        break;
+      }
+      if (attempt >= 12) throw new EvaluationError("could not find a point where the answers are defined");
+    }
+  }
+
+  function checkAt(base: BasePoint): VerifyCheck[] {
     const solve = (values: Map<string, number>): Map<string, number> => {
       if (unknowns.length === 0) return values;
       const start = unknowns.map((u) => base.values.get(u)!);
@@ -128,20 +146,20 @@ export function verify(
       unknowns.forEach((u, i) => out.set(u, y[i]!));
       return out;
     };
-    for (const { find, expr } of answers) {
+    return answers.map(({ find, expr }) => {
       const target = bases.get(find.target) ?? sym(find.target);
       const f = (values: Map<string, number>): number => evaluate(target, solve(values));
-      const numeric = finiteDifference(f, base.values, find.vars, free);
+      const numeric = finiteDifference(f, base.values, find.vars);
       const symbolic = evaluate(expr, base.values, functions);
       const relError = Math.abs(symbolic - numeric) / Math.max(1, Math.abs(numeric));
-      checks.push({
+      return {
         find: find.text,
         point: Object.fromEntries(base.values),
         symbolic,
         numeric,
         relError: Number.isNaN(relError) ? Infinity : relError,
-      });
-    }
+      };
+    });
   }
   return {
     maxRelError: checks.reduce((m, c) => Math.max(m, c.relError), 0),
@@ -225,20 +243,19 @@ function wellConditioned(
   unknowns: readonly string[],
   at: ReadonlyMap<string, number>,
 ): boolean {
-  const jac = residuals.map((r) =>
-    unknowns.map((u) => {
-      const y = at.get(u)!;
-      const h = 1e-6 * Math.max(1, Math.abs(y));
-      return (evaluate(r, new Map(at).set(u, y + h)) - evaluate(r, new Map(at).set(u, y - h))) / (2 * h);
-    }),
+  const slope = (r: Expr, v: string): number => {
+    const y = at.get(v)!;
+    const h = 1e-6 * Math.max(1, Math.abs(y));
+    return (evaluate(r, new Map(at).set(v, y + h)) - evaluate(r, new Map(at).set(v, y - h))) / (2 * h);
+  };
+  const jac = residuals.map((r) => unknowns.map((u) => slope(r, u)));
+  // Compare det J with the size of each equation's whole gradient (all variables).
+  const scale = residuals.reduce(
+    (p, r) => p * Math.max(...[...at.keys()].map((v) => Math.abs(slope(r, v)))),
+    1,
   );
-  const scale = jac.reduce((p, row) => p * Math.max(...row.map(Math.abs)), 1);
-  const lu = solveLinear(
-    jac,
-    jac.map(() => 1),
-  );
-  if (!lu || !Number.isFinite(scale) || scale === 0) return false;
-  return Math.abs(determinant(jac)) > 0.05 * scale;
+  if (!Number.isFinite(scale) || scale === 0) return false;
+  return Math.abs(determinant(jac)) > Math.pow(0.2, unknowns.length) * scale;
 }
 
 function determinant(a: number[][]): number {
@@ -369,15 +386,17 @@ function solveLinear(a: number[][], b: number[]): number[] | undefined {
   return x;
 }
 
-/** ∂ⁿf/∂vars by nested central differences, Richardson-extrapolated (error O(h⁴)). */
+/**
+ * ∂ⁿf/∂vars by nested central differences. Their error is a series in h², so two Richardson
+ * steps over h, h/2, h/4 leave an O(h⁶) error; h grows with the order to keep rounding in check.
+ */
 export function finiteDifference(
   f: (values: Map<string, number>) => number,
   at: ReadonlyMap<string, number>,
   vars: readonly string[],
-  _free: readonly string[],
 ): number {
   const order = vars.length;
-  const h0 = order === 1 ? 1e-3 : order === 2 ? 3e-3 : 8e-3;
+  const h0 = order === 1 ? 2e-3 : order === 2 ? 8e-3 : 2e-2;
   const nested = (values: Map<string, number>, i: number, h: number): number => {
     if (i === vars.length) return f(values);
     const v = vars[i]!;
@@ -387,7 +406,16 @@ export function finiteDifference(
     const down = new Map(values).set(v, x - step);
     return (nested(up, i + 1, h) - nested(down, i + 1, h)) / (2 * step);
   };
-  const coarse = nested(new Map(at), 0, h0);
-  const fine = nested(new Map(at), 0, h0 / 2);
-  return (4 * fine - coarse) / 3;
+  const estimate = (h: number): number => {
+    const d1 = nested(new Map(at), 0, h);
+    const d2 = nested(new Map(at), 0, h / 2);
+    const d3 = nested(new Map(at), 0, h / 4);
+    const r1 = (4 * d2 - d1) / 3;
+    const r2 = (4 * d3 - d2) / 3;
+    return (16 * r2 - r1) / 15;
+  };
+  // Like Ridders' method: of three step sizes, trust the pair of estimates that agree best (too
+  // large a step suffers near singularities, too small a step from rounding).
+  const e = [estimate(h0 * 2), estimate(h0), estimate(h0 / 2)];
+  return Math.abs(e[0]! - e[1]!) < Math.abs(e[1]! - e[2]!) ? e[1]! : e[2]!;
 }
