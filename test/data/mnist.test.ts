@@ -166,7 +166,10 @@ test("download: files fetched from a local server, checksums verified, then read
     "t10k-labels-idx1-ubyte.gz": written.labelFile,
   };
   const { url, server, requests } = await serve(files);
-  t.after(() => server.close());
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
   const root = tempDir();
   const empty = { XDG_CACHE_HOME: join(root, "cache") };
   const checksums = {
@@ -202,7 +205,10 @@ test("download: a file that does not match the known MNIST md5 is rejected and n
     "t10k-images-idx3-ubyte.gz": written.imageFile,
     "t10k-labels-idx1-ubyte.gz": written.labelFile,
   });
-  t.after(() => server.close());
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
   const root = tempDir();
   await assert.rejects(
     MNIST.load({ root, train: false, env: { XDG_CACHE_HOME: join(root, "c") }, download: true, mirrors: [url] }),
