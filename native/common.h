@@ -16,7 +16,15 @@ extern std::atomic<int64_t> g_scratch_bytes;
 // Scratch slot ids: a thread may hold several independent buffers at once (e.g. packed A and
 // im2col columns), each grows on demand and is never freed while the thread lives, so the hot
 // path does not allocate once shapes have been seen.
-enum ScratchSlot { kScratchPackA = 0, kScratchPackB = 1, kScratchCol = 2, kScratchMisc = 3, kScratchSlots = 4 };
+enum ScratchSlot {
+  kScratchPackA,  // GEMM: packed A block (per thread)
+  kScratchPackB,  // GEMM: packed B panel (owned by the thread that calls gemm)
+  kScratchCol,    // conv: im2col columns / padded input
+  kScratchOut,    // conv: output or gradient on the padded grid
+  kScratchIdx,    // conv: row offset tables (int64 stored in the float buffer)
+  kScratchMisc,   // conv: per-chunk partial weight gradients (calling thread)
+  kScratchSlots
+};
 
 // Returns a 64-byte aligned buffer of at least n floats owned by the calling thread.
 float* scratch(ScratchSlot slot, size_t n);

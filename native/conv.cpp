@@ -102,6 +102,73 @@ struct GradOutSource final : MatSource {
   }
 };
 
+// Rows read at a per-row offset from a base, with columns q = (image, pos) running contiguously
+// within each image: element (r, q) = base[image*img_stride + off[r] + pos]. With a zero-padded
+// input and the output computed on the padded width, every im2col row of a stride-1 convolution
+// is such a shifted contiguous range, so packing is a plain memcpy.
+struct RunSource final : MatSource {
+  const float* base;
+  int64_t img_stride, P;
+  const int64_t* off;
+  RunSource(const float* b, int64_t is, int64_t p, const int64_t* o) : base(b), img_stride(is), P(p), off(o) {}
+  void row(int64_t r, int64_t q0, int64_t len, float* dst, int64_t ds) const override {
+    int64_t img = q0 / P, pos = q0 - img * P, i = 0;
+    const float* rb = base + off[r];
+    while (i < len) {
+      const int64_t run = std::min(len - i, P - pos);
+      const float* s = rb + img * img_stride + pos;
+      float* d = dst + i * ds;
+      if (ds == 1) {
+        std::memcpy(d, s, static_cast<size_t>(run) * sizeof(float));
+      } else {
+        for (int64_t t = 0; t < run; t++) d[t * ds] = s[t];
+      }
+      i += run;
+      pos = 0;
+      img++;
+    }
+  }
+};
+
+// Geometry of the "padded grid" formulation of a stride-1 convolution: the input zero-padded to
+// Hp × Wp, the output computed for outH × Wp positions (columns ow >= outW are discarded).
+struct PaddedGrid {
+  int64_t Hp, Wp, plane, Pq, slack;
+  explicit PaddedGrid(const ConvParams& p)
+      : Hp(p.h + 2 * p.ph), Wp(p.w + 2 * p.pw), plane(Hp * Wp), Pq(p.oh * Wp), slack((p.kw - 1) * p.dw + 16) {}
+};
+
+bool use_padded_grid(const ConvParams& p) {
+  // Stride 1 only; the discarded columns cost (Wp - outW) / Wp extra work, so skip very narrow
+  // outputs where that waste would dominate.
+  return p.sh == 1 && p.sw == 1 && p.ow * 2 >= p.w + 2 * p.pw;
+}
+
+// Copies `channels` planes of x into a zero-padded layout (plane stride g.plane).
+void pad_planes(const float* x, const ConvParams& p, const PaddedGrid& g, int64_t channels, float* xp) {
+  for (int64_t c = 0; c < channels; c++) {
+    float* dst = xp + c * g.plane;
+    std::fill(dst, dst + p.ph * g.Wp, 0.f);
+    for (int64_t i = 0; i < p.h; i++) {
+      float* row = dst + (p.ph + i) * g.Wp;
+      std::fill(row, row + p.pw, 0.f);
+      std::memcpy(row + p.pw, x + (c * p.h + i) * p.w, static_cast<size_t>(p.w) * sizeof(float));
+      std::fill(row + p.pw + p.w, row + g.Wp, 0.f);
+    }
+    std::fill(dst + (p.ph + p.h) * g.Wp, dst + g.plane, 0.f);
+  }
+}
+
+// Offsets of the im2col rows r = (c, ki, kj) in the padded layout.
+int64_t* row_offsets(const ConvParams& p, const PaddedGrid& g, int64_t cg) {
+  const int64_t CK = cg * p.kh * p.kw;
+  int64_t* off = reinterpret_cast<int64_t*>(scratch(kScratchIdx, static_cast<size_t>(2 * CK)));
+  for (int64_t c = 0, r = 0; c < cg; c++)
+    for (int64_t ki = 0; ki < p.kh; ki++)
+      for (int64_t kj = 0; kj < p.kw; kj++, r++) off[r] = c * g.plane + ki * p.dh * g.Wp + kj * p.dw;
+  return off;
+}
+
 // Scatter-adds a (CK × P) column matrix into the image gradient gx (channels of one group).
 void col2im_add(const float* col, const ConvParams& p, int64_t cg, float* gx) {
   const int64_t P = p.oh * p.ow;
@@ -235,6 +302,29 @@ void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* 
   // Whole images per thread when there are enough of them; otherwise threads inside each GEMM.
   const int outer = p.n >= threads ? threads : 1;
   const int inner = p.n >= threads ? 1 : threads;
+  if (!pointwise && use_padded_grid(p)) {
+    const PaddedGrid pg(p);
+    parallel_for(p.n, outer, [&](int64_t b, int64_t e) {
+      const int64_t* off = row_offsets(p, pg, Cg);
+      float* xp = scratch(kScratchCol, static_cast<size_t>(p.c * pg.plane + pg.slack));
+      float* yq = scratch(kScratchOut, static_cast<size_t>(Og * pg.Pq));
+      std::fill(xp + p.c * pg.plane, xp + p.c * pg.plane + pg.slack, 0.f);
+      for (int64_t n = b; n < e; n++) {
+        pad_planes(x + n * p.c * HW, p, pg, p.c, xp);
+        for (int64_t g = 0; g < G; g++) {
+          StridedSource wa(w + g * Og * CK, CK, 1);
+          RunSource xb(xp + g * Cg * pg.plane, 0, pg.Pq, off);
+          gemm(Og, pg.Pq, CK, {&wa, false}, {&xb, false}, yq, pg.Pq, 1, false, inner);
+          float* yg = y + n * p.o * P + g * Og * P;
+          for (int64_t o = 0; o < Og; o++)
+            for (int64_t oh = 0; oh < p.oh; oh++)
+              std::memcpy(yg + (o * p.oh + oh) * p.ow, yq + o * pg.Pq + oh * pg.Wp,
+                          static_cast<size_t>(p.ow) * sizeof(float));
+        }
+      }
+    });
+    return;
+  }
   auto image = [&](int64_t n) {
     for (int64_t g = 0; g < G; g++) {
       StridedSource wa(w + g * Og * CK, CK, 1);
@@ -297,11 +387,40 @@ void conv2d_backward_weight(const float* x, const float* gy, const ConvParams& p
   const int threads = threads_for(flops, 1 << 18);
   const int outer = static_cast<int>(std::min<int64_t>(threads, chunks));
   const int inner = std::max(1, threads / outer);
+  const bool grid = !pointwise && use_padded_grid(p);
   parallel_for(chunks, outer, [&](int64_t b, int64_t e) {
     for (int64_t ch = b; ch < e; ch++) {
       int64_t n0, n1;
       split_range(p.n, static_cast<int>(chunks), static_cast<int>(ch), n0, n1);
       float* dst = partial + (chunks > 1 ? ch * gw_size : 0);
+      if (grid) {
+        // x zero-padded and gy spread over the padded width (zeros in the discarded columns, so
+        // they add nothing), then one GEMM per group with K = images × outH × Wp.
+        const PaddedGrid pg(p);
+        const int64_t cnt = n1 - n0, ximg = p.c * pg.plane + pg.slack;
+        const int64_t* off = row_offsets(p, pg, Cg);
+        float* xp = scratch(kScratchCol, static_cast<size_t>(cnt * ximg));
+        float* gq = scratch(kScratchOut, static_cast<size_t>(cnt * p.o * pg.Pq));
+        for (int64_t i = 0; i < cnt; i++) {
+          pad_planes(x + (n0 + i) * p.c * HW, p, pg, p.c, xp + i * ximg);
+          std::fill(xp + i * ximg + p.c * pg.plane, xp + (i + 1) * ximg, 0.f);
+          const float* src = gy + (n0 + i) * p.o * P;
+          float* dq = gq + i * p.o * pg.Pq;
+          for (int64_t o = 0; o < p.o; o++) {
+            for (int64_t oh = 0; oh < p.oh; oh++) {
+              float* d = dq + o * pg.Pq + oh * pg.Wp;
+              std::memcpy(d, src + (o * p.oh + oh) * p.ow, static_cast<size_t>(p.ow) * sizeof(float));
+              std::fill(d + p.ow, d + pg.Wp, 0.f);
+            }
+          }
+        }
+        for (int64_t g = 0; g < G; g++) {
+          GradOutSource gya(gq + g * Og * pg.Pq, p.o * pg.Pq, pg.Pq);
+          RunSource xb(xp + g * Cg * pg.plane, ximg, pg.Pq, off);
+          gemm(Og, CK, cnt * pg.Pq, {&gya, false}, {&xb, true}, dst + g * Og * CK, CK, 1, false, inner);
+        }
+        continue;
+      }
       for (int64_t g = 0; g < G; g++) {
         GradOutSource gya(gy + n0 * p.o * P + g * Og * P, p.o * P, P);
         float* gwg = dst + g * Og * CK;
