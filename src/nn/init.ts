@@ -4,7 +4,7 @@
 //
 // Speed matters here: VGG-16 has 138M parameters. Calling generator.random()/normal() per
 // element costs ~2 s and ~8 s for that many; the fills below run the generator's xoshiro128**
-// step inline on local state and sample normals with a ziggurat, about 0.7 s and 1 s.
+// step on local state and sample normals with a ziggurat instead: ~0.4 s and ~2 s.
 import type { Tensor } from "../tensor/tensor.js";
 import type { TypedArray } from "../tensor/dtype.js";
 import { isFloating } from "../tensor/dtype.js";
@@ -131,53 +131,83 @@ export function xavierNormal(t: Tensor, options: XavierOptions = {}): Tensor {
 // ---- fast fills ---------------------------------------------------------------------------
 
 /**
- * The generator's xoshiro128** stream on local state: load it, draw, store it back, so the
- * draws continue the generator's sequence exactly as nextUint32() would.
+ * The generator's xoshiro128** stream, drawn in blocks: refill() runs the generator's step on
+ * local variables (which V8 keeps in registers), next() hands the words out. save() stores the
+ * state after the last word handed out, so the generator continues exactly as if each word had
+ * come from nextUint32().
  */
 class Stream {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  private readonly block = new Int32Array(4096);
+  private readonly states = new Uint32Array(4);
+  private readonly blockStart = new Uint32Array(4);
+  private pos = 4096;
+  private refilled = false;
 
   constructor(private readonly g: Generator) {
-    const [s0, s1, s2, s3] = g.getState().s;
-    this.s0 = s0;
-    this.s1 = s1;
-    this.s2 = s2;
-    this.s3 = s3;
+    this.states.set(g.getState().s);
   }
 
+  private refill(): void {
+    this.blockStart.set(this.states);
+    let [s0, s1, s2, s3] = this.states as unknown as [number, number, number, number];
+    const block = this.block;
+    for (let i = 0; i < block.length; i++) {
+      const r = Math.imul(s1, 5);
+      block[i] = Math.imul((r << 7) | (r >>> 25), 9);
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+    }
+    this.states.set([s0, s1, s2, s3]);
+    this.pos = 0;
+    this.refilled = true;
+  }
+
+  /** The next word as a signed 32-bit integer (small integers stay unboxed in V8). */
   next(): number {
-    const r = Math.imul(this.s1, 5);
-    const result = Math.imul((r << 7) | (r >>> 25), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = (this.s3 << 11) | (this.s3 >>> 21);
-    return result;
+    if (this.pos === this.block.length) this.refill();
+    return this.block[this.pos++]!;
   }
 
   /** Uniform in (0, 1). */
   open01(): number {
-    return (this.next() + 0.5) * 2.3283064365386963e-10;
+    return ((this.next() >>> 0) + 0.5) * 2.3283064365386963e-10;
   }
 
+  /** Leave the generator just after the last word used: the current block's start, advanced. */
   save(): void {
-    const spare = this.g.getState().spare;
-    this.g.setState({ s: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0], spare });
+    if (!this.refilled) return;
+    const [s0, s1, s2, s3] = this.blockStart as unknown as [number, number, number, number];
+    this.g.setState({ s: [s0, s1, s2, s3], spare: this.g.getState().spare });
+    for (let i = 0; i < this.pos; i++) this.g.nextUint32();
   }
 }
 
-/** Fill with uniform samples in [lo, hi) (32 random bits each). */
+/**
+ * Fill with uniform samples in [lo, hi) (32 random bits each). The xoshiro128** step is written
+ * out on local variables once more here: this loop is the hot one (every default-initialised
+ * layer), and locals run it twice as fast as the block stream.
+ */
 export function fillUniform(out: TypedArray, lo: number, hi: number, g: Generator = defaultGenerator): void {
-  const stream = new Stream(g);
+  const state = g.getState();
+  let [s0, s1, s2, s3] = state.s;
   const scale = (hi - lo) * 2.3283064365386963e-10;
-  for (let i = 0; i < out.length; i++) out[i] = lo + stream.next() * scale;
-  stream.save();
+  for (let i = 0; i < out.length; i++) {
+    const r = Math.imul(s1, 5);
+    out[i] = lo + (Math.imul((r << 7) | (r >>> 25), 9) >>> 0) * scale;
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = (s3 << 11) | (s3 >>> 21);
+  }
+  g.setState({ s: [s0 >>> 0, s1 >>> 0, s2 >>> 0, s3 >>> 0], spare: state.spare });
 }
 
 // Marsaglia & Tsang's 128-layer ziggurat (J. Stat. Software 5(8), 2000). Each draw uses one
@@ -212,7 +242,7 @@ function standardNormal(stream: Stream): number {
   for (;;) {
     const u = stream.next();
     const iz = u & 127;
-    const hz = (u >>> 7) - M1;
+    const hz = u >> 7; // the signed top 25 bits, in [-2^24, 2^24)
     const x = hz * wn[iz]!;
     if (Math.abs(hz) < kn[iz]!) return x; // inside the layer's rectangle: ~99% of draws
     if (iz === 0) {

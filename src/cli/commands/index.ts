@@ -1,7 +1,8 @@
 // Every `nabla` subcommand, in the order `nabla --help` lists them. Add one line per command file.
 import type { Command } from "commander";
 import { register as registerDiff } from "./diff.js";
+import { register as registerSummary } from "./summary.js";
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerDiff];
+export const commands: RegisterCommand[] = [registerDiff, registerSummary];

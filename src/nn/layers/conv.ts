@@ -19,6 +19,8 @@ export interface Conv2dLayerOptions {
   bias?: boolean;
   dtype?: DType;
   generator?: Generator;
+  /** Leave weight and bias zero: the caller initialises them (saves time on large models). */
+  skipInit?: boolean;
 }
 
 export class Conv2d extends Module {
@@ -62,7 +64,7 @@ export class Conv2d extends Module {
       "bias",
       options.bias === false ? null : new Parameter(zeros([outChannels], create)),
     );
-    this.resetParameters(options.generator);
+    if (!options.skipInit) this.resetParameters(options.generator);
   }
 
   /** kaiming-uniform(a=√5) weight and uniform(±1/√fan_in) bias, as torch.nn.Conv2d. */

@@ -13,6 +13,8 @@ export interface LinearOptions {
   bias?: boolean;
   dtype?: DType;
   generator?: Generator;
+  /** Leave weight and bias zero: the caller initialises them (saves time on large models). */
+  skipInit?: boolean;
 }
 
 export class Linear extends Module {
@@ -38,7 +40,7 @@ export class Linear extends Module {
       "bias",
       options.bias === false ? null : new Parameter(zeros([outFeatures], create)),
     );
-    this.resetParameters(options.generator);
+    if (!options.skipInit) this.resetParameters(options.generator);
   }
 
   /** kaiming-uniform(a=√5) weight and uniform(±1/√in) bias, as torch.nn.Linear. */

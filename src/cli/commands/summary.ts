@@ -1,0 +1,76 @@
+// `nabla summary --model NAME` — the layer table of a zoo model: output shapes, parameters, MACs.
+//
+//   nabla summary --model resnet18                         ImageNet input 3×224×224
+//   nabla summary --model fmnist-cnn --json
+//   nabla summary --model resnet20 --input 1,28,28 --num-classes 5
+import type { Command } from "commander";
+import { createModel, listModels, modelInfo } from "../../models/index.js";
+import { formatSummary, summary, type ModelSummary } from "../../compress/summary.js";
+import { ValueError } from "../../errors.js";
+
+interface SummaryFlags {
+  model: string;
+  input?: string;
+  json?: boolean;
+  numClasses?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command("summary")
+    .description("layer table of a zoo model (output shapes, parameters, MACs) from a batch-1 forward pass")
+    .requiredOption(
+      "--model <name>",
+      `model name: ${listModels()
+        .map((m) => m.name)
+        .join(", ")}`,
+    )
+    .option("--input <C,H,W>", "input shape without the batch dim (default: the model's own, e.g. 3,224,224)")
+    .option("--num-classes <n>", "number of output classes (default: the model's own)")
+    .option("--json", "print one JSON object")
+    .action((flags: SummaryFlags) => {
+      const info = modelInfo(flags.model);
+      const input = flags.input === undefined ? info.defaultInput : parseShape(flags.input);
+      const numClasses =
+        flags.numClasses === undefined ? undefined : parsePositiveInt("--num-classes", flags.numClasses);
+      const model = createModel(flags.model, {
+        inChannels: input[0]!,
+        ...(numClasses === undefined ? {} : { numClasses }),
+        ...(input.length === 3 && input[1] === input[2] ? { inputSize: input[1]! } : {}),
+      });
+      const s = summary(model, input);
+      process.stdout.write(
+        flags.json ? `${JSON.stringify(toJson(flags.model, s))}\n` : `${formatSummary(s)}\n`,
+      );
+    });
+}
+
+function toJson(name: string, s: ModelSummary) {
+  return {
+    model: name,
+    input: s.input,
+    params: s.params,
+    trainable_params: s.trainableParams,
+    macs: s.macs,
+    layers: s.rows.map((r) => ({
+      name: r.name,
+      type: r.type,
+      output_shape: r.outputShape,
+      params: r.params,
+      macs: r.macs,
+    })),
+  };
+}
+
+function parseShape(text: string): number[] {
+  const dims = text.split(",").map((d) => d.trim());
+  if (dims.length !== 3 || !dims.every((d) => /^[1-9]\d*$/.test(d)))
+    throw new ValueError(`--input must be C,H,W with positive integers, e.g. 3,32,32; got "${text}"`);
+  return dims.map(Number);
+}
+
+function parsePositiveInt(flag: string, text: string): number {
+  if (!/^[1-9]\d*$/.test(text.trim()))
+    throw new ValueError(`${flag} must be a positive integer, got "${text}"`);
+  return Number(text);
+}
