@@ -32,7 +32,8 @@ const conv: OpImpl = (ctx) => {
   let w = ctx.input(1).tensor;
   const bias = ctx.optional(2)?.tensor ?? null;
   const kernel = ctx.ints("kernel_shape") ?? w.shape.slice(2);
-  let [x, p, oneD] = prepare(ctx, xv.tensor, kernel);
+  const [x0, p, oneD] = prepare(ctx, xv.tensor, kernel);
+  let x = x0;
   if (oneD) w = mv.unsqueeze(w, 2);
   let padding = pair(p.begin);
   if (!symmetric(p)) {
@@ -168,7 +169,8 @@ const maxPool: OpImpl = (ctx) => {
   if (ctx.wantsOutput(1)) throw ctx.unsupported("the Indices output is not supported");
   const kernel = ctx.ints("kernel_shape");
   if (!kernel) throw ctx.fail("kernel_shape is required");
-  let [x, p, oneD] = prepare(ctx, xv.tensor, kernel);
+  const [x0, p, oneD] = prepare(ctx, xv.tensor, kernel);
+  let x = x0;
   let padding = pair(p.begin);
   if (!symmetric(p) || p.begin.some((b, i) => 2 * b > p.kernel[i]!)) {
     x = mv.pad(x, torchPads(p), -Infinity);
@@ -189,7 +191,7 @@ const averagePool: OpImpl = (ctx) => {
   const xv = ctx.input(0);
   const kernel = ctx.ints("kernel_shape");
   if (!kernel) throw ctx.fail("kernel_shape is required");
-  let [x, p, oneD] = prepare(ctx, xv.tensor, kernel);
+  const [x, p, oneD] = prepare(ctx, xv.tensor, kernel);
   if (p.dilations.some((d) => d !== 1)) throw ctx.unsupported("dilated average pooling is not supported");
   if (ctx.int("ceil_mode", 0) === 1) {
     // nabla pools with floor sizes; accept ceil_mode only when it changes nothing.
