@@ -43,19 +43,36 @@ const GemmKernel* g_kernel = pick_kernel();
 // Mutable copy so benchmarks can try other cache blockings (gemm_set_blocking).
 GemmKernel g_tuned = {};
 
-// Packs rows [i0, i0+mr) × k [k0, k0+kc) of logical A into MR-row panels.
+// Row segments are copied from the source in pieces of at most this many floats through a stack
+// buffer when one source row feeds several panels: one source call per row instead of per panel
+// (source calls decode indices, which dominates for narrow panels).
+constexpr int64_t kRowBuf = 2048;
+
+// Packs rows [i0, i0+mrows) × k [k0, k0+kc) of logical A into MR-row panels.
 void pack_a(const GemmKernel& uk, Operand A, int64_t i0, int64_t mrows, int64_t k0, int64_t kc, float* dst) {
   const int MR = uk.mr;
-  for (int64_t p = 0; p < mrows; p += MR, dst += kc * MR) {
-    const int64_t m = std::min<int64_t>(MR, mrows - p);
-    if (!A.transposed) {
+  if (!A.transposed) {
+    for (int64_t p = 0; p < mrows; p += MR, dst += kc * MR) {
+      const int64_t m = std::min<int64_t>(MR, mrows - p);
       for (int64_t r = 0; r < m; r++) A.src->row(i0 + p + r, k0, kc, dst + r, MR);
       for (int64_t r = m; r < MR; r++)
         for (int64_t k = 0; k < kc; k++) dst[k * MR + r] = 0.f;
-    } else {
-      for (int64_t k = 0; k < kc; k++) {
-        A.src->row(k0 + k, i0 + p, m, dst + k * MR, 1);
-        for (int64_t r = m; r < MR; r++) dst[k * MR + r] = 0.f;
+    }
+    return;
+  }
+  // Source rows are k: each holds one MR-slice of every panel.
+  alignas(64) float buf[kRowBuf];
+  const int64_t chunk = (kRowBuf / MR) * MR;  // whole panels per piece
+  for (int64_t s0 = 0; s0 < mrows; s0 += chunk) {
+    const int64_t span = std::min(chunk, mrows - s0);
+    float* pdst = dst + (s0 / MR) * kc * MR;
+    for (int64_t k = 0; k < kc; k++) {
+      A.src->row(k0 + k, i0 + s0, span, buf, 1);
+      for (int64_t p = 0; p < span; p += MR) {
+        const int64_t m = std::min<int64_t>(MR, span - p);
+        float* d = pdst + (p / MR) * kc * MR + k * MR;
+        for (int64_t r = 0; r < m; r++) d[r] = buf[p + r];  // short: a loop beats a memcpy call
+        for (int64_t r = m; r < MR; r++) d[r] = 0.f;
       }
     }
   }
@@ -65,19 +82,32 @@ void pack_a(const GemmKernel& uk, Operand A, int64_t i0, int64_t mrows, int64_t 
 void pack_b(const GemmKernel& uk, Operand B, int64_t k0, int64_t kc, int64_t j0, int64_t ncols,
             int64_t panel_begin, int64_t panel_end, float* dst) {
   const int NR = uk.nr;
-  for (int64_t pnl = panel_begin; pnl < panel_end; pnl++) {
-    float* d = dst + pnl * kc * NR;
-    const int64_t jj = pnl * NR;
-    const int64_t n = std::min<int64_t>(NR, ncols - jj);
-    if (!B.transposed) {
-      for (int64_t k = 0; k < kc; k++) {
-        B.src->row(k0 + k, j0 + jj, n, d + k * NR, 1);
-        for (int64_t c = n; c < NR; c++) d[k * NR + c] = 0.f;
-      }
-    } else {
+  if (B.transposed) {
+    for (int64_t pnl = panel_begin; pnl < panel_end; pnl++) {
+      float* d = dst + pnl * kc * NR;
+      const int64_t jj = pnl * NR;
+      const int64_t n = std::min<int64_t>(NR, ncols - jj);
       for (int64_t c = 0; c < n; c++) B.src->row(j0 + jj + c, k0, kc, d + c, NR);
       for (int64_t c = n; c < NR; c++)
         for (int64_t k = 0; k < kc; k++) d[k * NR + c] = 0.f;
+    }
+    return;
+  }
+  // Source rows are k: each holds one NR-slice of every panel.
+  alignas(64) float buf[kRowBuf];
+  const int64_t per = std::max<int64_t>(1, kRowBuf / NR);
+  for (int64_t p0 = panel_begin; p0 < panel_end; p0 += per) {
+    const int64_t p1 = std::min(panel_end, p0 + per);
+    const int64_t span = std::min(p1 * NR, ncols) - p0 * NR;
+    for (int64_t k = 0; k < kc; k++) {
+      B.src->row(k0 + k, j0 + p0 * NR, span, buf, 1);
+      for (int64_t pnl = p0; pnl < p1; pnl++) {
+        const int64_t off = (pnl - p0) * NR;
+        const int64_t n = std::min<int64_t>(NR, span - off);
+        float* d = dst + pnl * kc * NR + k * NR;
+        for (int64_t c = 0; c < n; c++) d[c] = buf[off + c];
+        for (int64_t c = n; c < NR; c++) d[c] = 0.f;
+      }
     }
   }
 }
