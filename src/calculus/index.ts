@@ -146,7 +146,7 @@ export { parseProblem, Solver };
 export type { Expr, FindSpec, Problem, Step };
 export { ParseError, ProblemError, MathError, EvaluationError } from "./errors.js";
 export { differentiate } from "./diff.js";
-export { simplify } from "./simplify.js";
+export { simplify, clearSimplifyCache } from "./simplify.js";
 export { evaluate } from "./evaluate.js";
 export { verify };
 export type { VerifyOptions, VerifyReport };
