@@ -5,21 +5,36 @@ import type { Conv2dParams, Kernels } from "../backend.js";
 import type { TypedArray } from "../../tensor/dtype.js";
 import { gemm } from "./matmul.js";
 
+/** The output columns ow whose input column ow*stride - pad + j*dilation lies inside [0, w). */
+function validColumns(p: Conv2dParams, j: number): [number, number] {
+  const shift = p.padW - j * p.dilationW;
+  const lo = Math.max(0, Math.ceil(shift / p.strideW));
+  const hi = Math.min(p.outW, Math.floor((p.w - 1 + shift) / p.strideW) + 1);
+  return [lo, Math.max(lo, hi)];
+}
+
 /** cols[(c*kh + i)*kw + j, oh*outW + ow] = x[n, c0 + c, oh*s - p + i*d, ow*s - p + j*d] (0 outside). */
 function im2col(x: TypedArray, xOff: number, cg: number, p: Conv2dParams, cols: Float64Array): void {
-  const { h, w, kh, kw, outH, outW } = p;
+  const { h, w, kh, kw, outH, outW, strideW } = p;
   const plane = outH * outW;
   for (let c = 0; c < cg; c++) {
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
         const row = ((c * kh + i) * kw + j) * plane;
+        // Columns outside [lo, hi) read padding; the loop in between needs no bounds test.
+        const [lo, hi] = validColumns(p, j);
+        const colShift = j * p.dilationW - p.padW;
         for (let oh = 0; oh < outH; oh++) {
           const ih = oh * p.strideH - p.padH + i * p.dilationH;
-          for (let ow = 0; ow < outW; ow++) {
-            const iw = ow * p.strideW - p.padW + j * p.dilationW;
-            cols[row + oh * outW + ow] =
-              ih >= 0 && ih < h && iw >= 0 && iw < w ? x[xOff + (c * h + ih) * w + iw]! : 0;
+          const o = row + oh * outW;
+          if (ih < 0 || ih >= h) {
+            cols.fill(0, o, o + outW);
+            continue;
           }
+          const src = xOff + (c * h + ih) * w + colShift;
+          cols.fill(0, o, o + lo);
+          for (let ow = lo; ow < hi; ow++) cols[o + ow] = x[src + ow * strideW]!;
+          cols.fill(0, o + hi, o + outW);
         }
       }
     }
@@ -28,19 +43,20 @@ function im2col(x: TypedArray, xOff: number, cg: number, p: Conv2dParams, cols: 
 
 /** The adjoint of im2col: scatter-add columns back into an image. */
 function col2im(cols: Float64Array, cg: number, p: Conv2dParams, gx: TypedArray, gxOff: number): void {
-  const { h, w, kh, kw, outH, outW } = p;
+  const { h, w, kh, kw, outH, outW, strideW } = p;
   const plane = outH * outW;
   for (let c = 0; c < cg; c++) {
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
         const row = ((c * kh + i) * kw + j) * plane;
+        const [lo, hi] = validColumns(p, j);
+        const colShift = j * p.dilationW - p.padW;
         for (let oh = 0; oh < outH; oh++) {
           const ih = oh * p.strideH - p.padH + i * p.dilationH;
           if (ih < 0 || ih >= h) continue;
-          for (let ow = 0; ow < outW; ow++) {
-            const iw = ow * p.strideW - p.padW + j * p.dilationW;
-            if (iw >= 0 && iw < w) gx[gxOff + (c * h + ih) * w + iw]! += cols[row + oh * outW + ow]!;
-          }
+          const dst = gxOff + (c * h + ih) * w + colShift;
+          const o = row + oh * outW;
+          for (let ow = lo; ow < hi; ow++) gx[dst + ow * strideW]! += cols[o + ow]!;
         }
       }
     }

@@ -43,38 +43,105 @@ const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
   ge: (a, b) => (a >= b ? 1 : 0),
 };
 
+/**
+ * out[start + j] = op(x[xi + j*xs]) for j < len. The common ops get their own loop (a call
+ * through the table per element costs several times the arithmetic); the rest use the table.
+ */
+function unaryRow(
+  op: UnaryOp,
+  xd: TypedArray,
+  xi: number,
+  xs: number,
+  out: TypedArray,
+  start: number,
+  len: number,
+): void {
+  const end = start + len;
+  switch (op) {
+    case "neg":
+      for (let o = start; o < end; o++, xi += xs) out[o] = -xd[xi]!;
+      return;
+    case "relu":
+      for (let o = start; o < end; o++, xi += xs) {
+        const v = xd[xi]!;
+        out[o] = v > 0 || v !== v ? v : 0;
+      }
+      return;
+    case "abs":
+      for (let o = start; o < end; o++, xi += xs) out[o] = Math.abs(xd[xi]!);
+      return;
+    case "exp":
+      for (let o = start; o < end; o++, xi += xs) out[o] = Math.exp(xd[xi]!);
+      return;
+    case "log":
+      for (let o = start; o < end; o++, xi += xs) out[o] = Math.log(xd[xi]!);
+      return;
+    case "sqrt":
+      for (let o = start; o < end; o++, xi += xs) out[o] = Math.sqrt(xd[xi]!);
+      return;
+    case "tanh":
+      for (let o = start; o < end; o++, xi += xs) out[o] = Math.tanh(xd[xi]!);
+      return;
+    default: {
+      const f = UNARY[op];
+      for (let o = start; o < end; o++, xi += xs) out[o] = f(xd[xi]!);
+    }
+  }
+}
+
+/** out[start + j] = op(a[ai + j*as], b[bi + j*bs]) for j < len, with loops for the common ops. */
+function binaryRow(
+  op: BinaryOp,
+  ad: TypedArray,
+  ai: number,
+  as: number,
+  bd: TypedArray,
+  bi: number,
+  bs: number,
+  out: TypedArray,
+  start: number,
+  len: number,
+): void {
+  const end = start + len;
+  switch (op) {
+    case "add":
+      for (let o = start; o < end; o++, ai += as, bi += bs) out[o] = ad[ai]! + bd[bi]!;
+      return;
+    case "sub":
+      for (let o = start; o < end; o++, ai += as, bi += bs) out[o] = ad[ai]! - bd[bi]!;
+      return;
+    case "mul":
+      for (let o = start; o < end; o++, ai += as, bi += bs) out[o] = ad[ai]! * bd[bi]!;
+      return;
+    case "div":
+      for (let o = start; o < end; o++, ai += as, bi += bs) out[o] = ad[ai]! / bd[bi]!;
+      return;
+    default: {
+      const f = BINARY[op];
+      for (let o = start; o < end; o++, ai += as, bi += bs) out[o] = f(ad[ai]!, bd[bi]!);
+    }
+  }
+}
+
 export const unary: Kernels["unary"] = (op, x, shape, out) => {
-  const f = UNARY[op];
-  const xd = x.data;
   if (isContiguousView(x, shape)) {
-    const o = x.offset;
-    for (let i = 0; i < out.length; i++) out[i] = f(xd[o + i]!);
+    unaryRow(op, x.data, x.offset, 1, out, 0, out.length);
     return;
   }
-  forEachRow(shape, [x], (off, st, len, start) => {
-    let xi = off[0]!;
-    const s = st[0]!;
-    for (let j = 0; j < len; j++, xi += s) out[start + j] = f(xd[xi]!);
-  });
+  forEachRow(shape, [x], (off, st, len, start) => unaryRow(op, x.data, off[0]!, st[0]!, out, start, len));
 };
 
 export const binary: Kernels["binary"] = (op, a, b, shape, out) => {
-  const f = BINARY[op];
-  const ad = a.data;
-  const bd = b.data;
-  if (isContiguousView(a, shape) && isContiguousView(b, shape)) {
-    const ao = a.offset;
-    const bo = b.offset;
-    for (let i = 0; i < out.length; i++) out[i] = f(ad[ao + i]!, bd[bo + i]!);
+  // One flat loop when each operand is dense or a single broadcast value.
+  const aFlat = isContiguousView(a, shape) ? 1 : a.strides.every((s) => s === 0) ? 0 : -1;
+  const bFlat = isContiguousView(b, shape) ? 1 : b.strides.every((s) => s === 0) ? 0 : -1;
+  if (aFlat >= 0 && bFlat >= 0) {
+    binaryRow(op, a.data, a.offset, aFlat, b.data, b.offset, bFlat, out, 0, out.length);
     return;
   }
-  forEachRow(shape, [a, b], (off, st, len, start) => {
-    let ai = off[0]!;
-    let bi = off[1]!;
-    const as = st[0]!;
-    const bs = st[1]!;
-    for (let j = 0; j < len; j++, ai += as, bi += bs) out[start + j] = f(ad[ai]!, bd[bi]!);
-  });
+  forEachRow(shape, [a, b], (off, st, len, start) =>
+    binaryRow(op, a.data, off[0]!, st[0]!, b.data, off[1]!, st[1]!, out, start, len),
+  );
 };
 
 export const where: Kernels["where"] = (cond, a, b, shape, out) => {
