@@ -5,6 +5,7 @@ import { setBackend } from "./backend/registry.js";
 
 export * from "./core.js";
 export { loadNativeBackend, nativeInfo } from "./backend/native/index.js";
+export * from "./data/index.js";
 
 const native = loadNativeBackend();
 if (native) setBackend(native);
