@@ -8,11 +8,11 @@ import { gemm } from "../../src/backend/ref/matmul.js";
 import { Generator } from "../../src/index.js";
 
 const g = new Generator(5);
-const randArray = <T extends Float32Array | Float64Array>(ctor: new (n: number) => T, n: number): T => {
+function randArray(ctor: typeof Float32Array | typeof Float64Array, n: number): Float32Array | Float64Array {
   const a = new ctor(n);
   for (let i = 0; i < n; i++) a[i] = g.random() * 2 - 1;
   return a;
-};
+}
 
 /** C = op(A)·op(B) by the definition. */
 function naive(
