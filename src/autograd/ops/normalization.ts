@@ -4,7 +4,7 @@ import { formatShape } from "../../tensor/shape.js";
 import { defaultGenerator, type Generator } from "../../tensor/random.js";
 import { noGrad } from "../engine.js";
 import { ShapeError, ValueError } from "../../errors.js";
-import { add, cast, div, mul, rsqrt, sub } from "./elementwise.js";
+import { add, cast, mul, rsqrt, sub } from "./elementwise.js";
 import { mean, variance } from "./reduce.js";
 import { reshape } from "./movement.js";
 import { empty } from "./util.js";
@@ -88,8 +88,10 @@ export function dropout(
   if (!(p >= 0 && p <= 1)) throw new ValueError(`dropout: probability must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x;
   if (p === 1) return mul(x, 0);
+  // The mask already holds the 1/(1-p) scale: one multiply, one allocation besides the mask.
   const mask = empty(x.shape, x.dtype);
   const md = mask.storage;
-  for (let i = 0; i < md.length; i++) md[i] = generator.random() >= p ? 1 : 0;
-  return div(mul(x, mask), 1 - p);
+  const scale = 1 / (1 - p);
+  for (let i = 0; i < md.length; i++) md[i] = generator.random() >= p ? scale : 0;
+  return mul(x, mask);
 }
