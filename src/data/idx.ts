@@ -62,7 +62,8 @@ export function gunzipIfNeeded(bytes: Uint8Array, name: string): Uint8Array {
     return gunzipSync(bytes);
   } catch (e) {
     throw new FormatError(
-      `${name}: corrupt or truncated gzip data (${bytes.length} compressed bytes): ${(e as Error).message}`,
+      `${name}: corrupt or truncated gzip data (compressed file ends at offset ${bytes.length}): ` +
+        (e as Error).message,
     );
   }
 }
