@@ -18,12 +18,7 @@
       "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math"],
       "cflags_cc": ["-std=gnu++17", "-O3", "-fno-math-errno", "-fno-trapping-math"],
       "cflags!": ["-O2"],
-      "cflags_cc!": ["-fno-rtti"],
-      "conditions": [
-        ["target_arch!='x64' and target_arch!='ia32'", {
-          "defines": ["NABLA_NO_X86"]
-        }]
-      ]
+      "cflags_cc!": ["-fno-rtti"]
     }
   ]
 }

@@ -31,12 +31,16 @@ void StridedSource::row(int64_t r, int64_t q0, int64_t len, float* dst, int64_t 
 namespace {
 
 const GemmKernel* pick_kernel() {
+#if !defined(__x86_64__) && !defined(__i386__)
+  return &kGemmGeneric;
+#else
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
     return &kGemmAvx512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &kGemmAvx2;
   return &kGemmGeneric;
+#endif
 }
 
 const GemmKernel* g_kernel = pick_kernel();

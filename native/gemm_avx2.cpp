@@ -1,5 +1,6 @@
 // AVX2+FMA SGEMM micro-kernel, 6×16: 12 ymm accumulators + 2 for the B row + 1 broadcast, the
 // classic Haswell shape (16 ymm registers). Same no-standard-library rule as gemm_avx512.cpp.
+#if defined(__x86_64__) || defined(__i386__)
 #pragma GCC target("avx2,fma")
 #include <immintrin.h>
 
@@ -65,3 +66,10 @@ void ukernel(int64_t kc, const float* __restrict a, const float* __restrict b, f
 extern const GemmKernel kGemmAvx2 = {"avx2", MR, NR, 6 * 24, 256, 3072, ukernel};
 
 }  // namespace nabla
+
+#else  // not x86: never selected, alias the portable kernel
+#include "gemm.h"
+namespace nabla {
+extern const GemmKernel kGemmAvx2 = kGemmGeneric;
+}  // namespace nabla
+#endif

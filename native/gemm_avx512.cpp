@@ -5,6 +5,7 @@
 // This file is compiled for AVX-512 via the pragma below while the rest of the addon targets the
 // baseline ISA. It must not include the C++ standard library: inline functions instantiated here
 // would be compiled with AVX-512 and the linker could pick this copy for code running elsewhere.
+#if defined(__x86_64__) || defined(__i386__)
 #pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,fma")
 #include <immintrin.h>
 
@@ -79,3 +80,10 @@ void ukernel(int64_t kc, const float* __restrict a, const float* __restrict b, f
 extern const GemmKernel kGemmAvx512 = {"avx512", MR, NR, 14 * 24, 384, 3072, ukernel};
 
 }  // namespace nabla
+
+#else  // not x86: never selected, alias the portable kernel
+#include "gemm.h"
+namespace nabla {
+extern const GemmKernel kGemmAvx512 = kGemmGeneric;
+}  // namespace nabla
+#endif

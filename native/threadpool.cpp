@@ -1,7 +1,5 @@
 #include "threadpool.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -11,6 +9,13 @@
 #include <vector>
 
 #include "common.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define NABLA_PAUSE() _mm_pause()
+#else
+#define NABLA_PAUSE() std::this_thread::yield()
+#endif
 
 namespace nabla {
 
@@ -103,7 +108,7 @@ void ThreadPool::worker_loop(int tid) {
     // than a short spin. Then sleep so an idle process does not burn a core.
     uint64_t gen = impl_->generation.load(std::memory_order_acquire);
     for (int spin = 0; gen == seen && spin < 4000; spin++) {
-      _mm_pause();
+      NABLA_PAUSE();
       gen = impl_->generation.load(std::memory_order_acquire);
     }
     if (gen == seen) {
@@ -144,7 +149,15 @@ void ThreadPool::run(int n, const std::function<void(int)>& fn) {
   t_in_pool = true;
   fn(0);
   t_in_pool = false;
-  while (impl_->pending.load(std::memory_order_acquire) != 0) _mm_pause();
+  // Spin for the stragglers, yielding after a while: on an oversubscribed machine a descheduled
+  // worker would otherwise make this thread burn its whole time slice.
+  for (int spins = 0; impl_->pending.load(std::memory_order_acquire) != 0; spins++) {
+    if (spins < 2000) {
+      NABLA_PAUSE();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 int threads_for(double work, double min_work_per_thread) {

@@ -50,7 +50,13 @@ for (const [name, c, o, hw] of layers) {
     ["backward_input", bi],
     ["backward_weight", bw],
   ] as const) {
-    out.results.push({ layer: name, pass, median_ms: t.median * 1e3, best_ms: t.best * 1e3, gflops: gflop / t.median });
+    out.results.push({
+      layer: name,
+      pass,
+      median_ms: t.median * 1e3,
+      best_ms: t.best * 1e3,
+      gflops: gflop / t.median,
+    });
   }
 }
 console.log(JSON.stringify(out));
