@@ -29,6 +29,8 @@ export {
 } from "../autograd/ops/pool.js";
 export { batchNorm, dropout, type BatchNormOptions } from "../autograd/ops/normalization.js";
 export { softmax, logSoftmax } from "../autograd/ops/reduce.js";
+// Losses (crossEntropy, mseLoss, ...) live in ./losses; F.crossEntropy works as in PyTorch.
+export * from "./losses/functional.js";
 
 // ---- activations ----------------------------------------------------------------------------
 

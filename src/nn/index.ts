@@ -19,5 +19,6 @@ export { BatchNorm1d, BatchNorm2d, type BatchNormLayerOptions } from "./layers/b
 export * from "./layers/activation.js";
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type PoolLayerOptions } from "./layers/pooling.js";
 export { Flatten, Dropout, Identity } from "./layers/misc.js";
+export * from "./losses.js";
 export * as F from "./functional.js";
 export * as init from "./init.js";
