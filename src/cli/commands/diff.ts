@@ -7,6 +7,8 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { diff, stepsLatex, stepsText, type DiffResult } from "../../calculus/index.js";
 import { valuesAt } from "../../calculus/verify.js";
+import { autogradApplicable, autogradCheck, type AutogradReport } from "../../calculus/autograd-check.js";
+import { EvaluationError } from "../../calculus/errors.js";
 import { partialLatex } from "../../calculus/print-latex.js";
 import { NablaError, ValueError } from "../../errors.js";
 
@@ -78,7 +80,8 @@ function render(problem: string, flags: DiffFlags, point: Record<string, number>
     verify: flags.verify ? (point ? { point } : true) : false,
   });
   const evaluated = point ? valuesAt(result.problem, answersOf(result), point) : undefined;
-  if (flags.json) return JSON.stringify(toJson(problem, result, evaluated, flags)) + "\n";
+  const autograd = flags.verify ? crossCheck(result) : undefined;
+  if (flags.json) return JSON.stringify(toJson(problem, result, evaluated, flags, autograd)) + "\n";
 
   const out: string[] = [];
   for (const note of result.notes) out.push(`note: ${note}`);
@@ -105,7 +108,29 @@ function render(problem: string, flags: DiffFlags, point: Record<string, number>
           : ""),
     );
   }
+  if (autograd)
+    out.push(
+      `autograd: max relative error ${autograd.maxRelError.toExponential(2)} against the tensor engine (float64)`,
+    );
   return out.join("\n") + "\n";
+}
+
+/** Concrete explicit problems are also checked against the tensor autograd engine, at the verify points. */
+function crossCheck(result: DiffResult): AutogradReport | undefined {
+  if (!result.verify || !autogradApplicable(result.problem)) return undefined;
+  const points = [...new Set(result.verify.checks.map((c) => JSON.stringify(c.point)))].map(
+    (p) => JSON.parse(p) as Record<string, number>,
+  );
+  try {
+    const reports = points.map((p) => autogradCheck(result.problem, answersOf(result), p));
+    return {
+      maxRelError: Math.max(...reports.map((r) => r.maxRelError)),
+      checks: reports.flatMap((r) => r.checks),
+    };
+  } catch (err) {
+    if (err instanceof EvaluationError) return undefined; // a function the tensor engine lacks (asin ...)
+    throw err;
+  }
 }
 
 function answersOf(result: DiffResult) {
@@ -123,6 +148,7 @@ function toJson(
   result: DiffResult,
   evaluated: { values: (number | undefined)[]; point: Record<string, number> } | undefined,
   flags: DiffFlags,
+  autograd: AutogradReport | undefined,
 ): Record<string, unknown> {
   return {
     problem,
@@ -152,6 +178,7 @@ function toJson(
             checks: result.verify.checks.length,
             stand_ins: result.verify.standIns,
             shifted: result.verify.shifted,
+            ...(autograd ? { autograd_max_rel_error: autograd.maxRelError } : {}),
           },
         }
       : {}),
