@@ -4,6 +4,7 @@
 import { Command, CommanderError } from "commander";
 import { commands } from "./commands/index.js";
 import { NablaError } from "../errors.js";
+import { initBackend } from "./backend.js";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  initBackend();
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: "user" });

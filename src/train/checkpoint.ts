@@ -44,7 +44,8 @@ function extractTensors(value: unknown, out: Record<string, Tensor>, path: strin
   if (Array.isArray(value)) return value.map((v, i) => extractTensors(v, out, `${path}.${i}`));
   if (value !== null && typeof value === "object") {
     const obj: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) obj[k] = extractTensors(v, out, path ? `${path}.${k}` : k);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>))
+      obj[k] = extractTensors(v, out, path ? `${path}.${k}` : k);
     return obj;
   }
   if (typeof value === "number" && !Number.isFinite(value)) return { $number: String(value) };
@@ -92,6 +93,7 @@ export function saveCheckpoint(dir: string, ckpt: CheckpointState, keep = 2): vo
   const stateBytes = serializeSafetensors(stateTensors);
   writeFileAtomic(join(dir, `${base}.safetensors`), weightBytes);
   writeFileAtomic(join(dir, `${base}.optim.safetensors`), stateBytes);
+  simulateSlowDisk();
   const sidecar = {
     format: "nabla-checkpoint/1",
     epoch: ckpt.epoch,
@@ -102,8 +104,20 @@ export function saveCheckpoint(dir: string, ckpt: CheckpointState, keep = 2): vo
     state,
   };
   writeFileAtomic(join(dir, `${base}.json`), JSON.stringify(sidecar));
-  writeFileAtomic(join(dir, POINTER), JSON.stringify({ epoch: ckpt.epoch, sidecar: `${base}.json` } satisfies Pointer));
+  writeFileAtomic(
+    join(dir, POINTER),
+    JSON.stringify({ epoch: ckpt.epoch, sidecar: `${base}.json` } satisfies Pointer),
+  );
   pruneCheckpoints(dir, keep);
+}
+
+/**
+ * NABLA_CHECKPOINT_DELAY_MS pauses between writing a checkpoint's data files and publishing
+ * it, as a slow disk would: the crash-safety test kills the process inside that window.
+ */
+function simulateSlowDisk(): void {
+  const ms = Number(process.env["NABLA_CHECKPOINT_DELAY_MS"] ?? 0);
+  if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function pruneCheckpoints(dir: string, keep: number): void {
@@ -132,7 +146,9 @@ function readJson(path: string): unknown {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new FormatError(`${path}: cannot read checkpoint file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new FormatError(
+      `${path}: cannot read checkpoint file (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -157,7 +173,8 @@ export function loadCheckpoint(path: string): CheckpointState {
   } else {
     if (path.endsWith(POINTER)) dir = join(path, "..");
     const pointer = readJson(join(dir, POINTER)) as Partial<Pointer>;
-    if (typeof pointer.sidecar !== "string") throw new FormatError(`${join(dir, POINTER)}: no "sidecar" entry`);
+    if (typeof pointer.sidecar !== "string")
+      throw new FormatError(`${join(dir, POINTER)}: no "sidecar" entry`);
     sidecarName = pointer.sidecar;
   }
   const sidecarPath = join(dir, sidecarName);
@@ -170,7 +187,11 @@ export function loadCheckpoint(path: string): CheckpointState {
     state_tensors_sha256?: string;
     state?: unknown;
   };
-  if (sidecar.format !== "nabla-checkpoint/1" || typeof sidecar.weights !== "string" || typeof sidecar.epoch !== "number") {
+  if (
+    sidecar.format !== "nabla-checkpoint/1" ||
+    typeof sidecar.weights !== "string" ||
+    typeof sidecar.epoch !== "number"
+  ) {
     throw new FormatError(`${sidecarPath}: not a nabla checkpoint sidecar`);
   }
   const readChecked = (name: string, expected: string | undefined) => {
@@ -179,7 +200,9 @@ export function loadCheckpoint(path: string): CheckpointState {
     try {
       bytes = readFileSync(file);
     } catch (err) {
-      throw new FormatError(`${file}: cannot read checkpoint file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      throw new FormatError(
+        `${file}: cannot read checkpoint file (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      );
     }
     if (expected !== undefined && sha256(bytes) !== expected) {
       throw new FormatError(`${file}: checksum mismatch — the file is damaged or was replaced`);
@@ -187,6 +210,8 @@ export function loadCheckpoint(path: string): CheckpointState {
     return parseSafetensors(bytes, file).tensors;
   };
   const weights = readChecked(sidecar.weights, sidecar.weights_sha256);
-  const tensors = sidecar.state_tensors ? readChecked(sidecar.state_tensors, sidecar.state_tensors_sha256) : {};
+  const tensors = sidecar.state_tensors
+    ? readChecked(sidecar.state_tensors, sidecar.state_tensors_sha256)
+    : {};
   return { epoch: sidecar.epoch, weights, state: restoreTensors(sidecar.state, tensors, sidecarPath) };
 }

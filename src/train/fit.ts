@@ -29,7 +29,8 @@ export interface Batch {
 export interface BatchLoader {
   readonly length: number;
   [Symbol.iterator](): Iterator<Batch>;
-  setEpoch?(epoch: number): void;
+  /** Preferred when present (lets a loader prepare batches in worker threads). */
+  [Symbol.asyncIterator]?(): AsyncIterator<Batch>;
   stateDict?(): unknown;
   loadStateDict?(state: unknown): void;
 }
@@ -38,8 +39,14 @@ export interface BatchLoader {
 export interface TrainableModel {
   train(mode?: boolean): unknown;
   eval(): unknown;
-  stateDict(): Record<string, Tensor>;
-  loadStateDict(sd: Record<string, Tensor>, options?: { strict?: boolean }): unknown;
+  stateDict(): ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>;
+  loadStateDict(sd: Readonly<Record<string, Tensor>>, options?: { strict?: boolean }): unknown;
+}
+
+/** A state dict as a plain object (Module.stateDict() returns a Map). */
+export function stateDictRecord(model: TrainableModel): Record<string, Tensor> {
+  const sd = model.stateDict();
+  return sd instanceof Map ? Object.fromEntries(sd) : { ...(sd as Record<string, Tensor>) };
 }
 
 export interface OptimizerLike {
@@ -108,7 +115,8 @@ export interface FitResult {
 function defaultForward(model: TrainableModel): ForwardFn {
   const m = model as unknown as { call?: ForwardFn; forward?: ForwardFn };
   const fn = m.call ?? m.forward;
-  if (typeof fn !== "function") throw new ValueError("fit: the model has neither call() nor forward(); pass options.forward");
+  if (typeof fn !== "function")
+    throw new ValueError("fit: the model has neither call() nor forward(); pass options.forward");
   return fn.bind(model);
 }
 
@@ -157,7 +165,8 @@ interface RunState {
 
 export async function fit(options: FitOptions): Promise<FitResult> {
   const { model, optimizer, scheduler, lossFn, trainLoader, testLoader, epochs, outDir } = options;
-  if (!Number.isInteger(epochs) || epochs < 1) throw new ValueError(`fit: epochs must be a positive integer, got ${epochs}`);
+  if (!Number.isInteger(epochs) || epochs < 1)
+    throw new ValueError(`fit: epochs must be a positive integer, got ${epochs}`);
   const forward = options.forward ?? defaultForward(model);
   const progress = createProgress(options.progress ?? "auto");
   const logPath = outDir ? join(outDir, "log.jsonl") : null;
@@ -191,7 +200,6 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   const currentLr = () => scheduler?.getLastLr?.()[0] ?? readLr(optimizer);
 
   for (let epoch = startEpoch; epoch <= epochs; epoch++) {
-    trainLoader.setEpoch?.(epoch);
     model.train();
     const started = performance.now();
     let lossSum = 0;
@@ -199,7 +207,10 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     let seen = 0;
     let batchIndex = 0;
     progress.startEpoch(epoch, epochs, trainLoader.length);
-    for (const batch of trainLoader) {
+    const batches: AsyncIterable<Batch> | Iterable<Batch> = trainLoader[Symbol.asyncIterator]
+      ? (trainLoader as AsyncIterable<Batch>)
+      : trainLoader;
+    for await (const batch of batches) {
       optimizer.zeroGrad();
       const logits = forward(batch.inputs);
       let loss = lossFn(logits, batch.targets);
@@ -226,7 +237,11 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       seen += n;
       batchIndex++;
       const elapsed = (performance.now() - started) / 1000;
-      progress.update(batchIndex, { loss: lossSum / seen, accuracy: accSum / seen, imagesPerSecond: seen / elapsed });
+      progress.update(batchIndex, {
+        loss: lossSum / seen,
+        accuracy: accSum / seen,
+        imagesPerSecond: seen / elapsed,
+      });
     }
     const lr = currentLr();
     if (scheduler && options.schedulerInterval !== "batch") scheduler.step();
@@ -249,14 +264,19 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     history.push(record);
     progress.endEpoch(
       `epoch ${epoch}/${epochs}  train loss ${record.train_loss.toFixed(4)}  train acc ${(100 * record.train_acc).toFixed(2)}%` +
-        (report ? `  test loss ${report.loss.toFixed(4)}  test acc ${(100 * report.accuracy).toFixed(2)}%` : "") +
+        (report
+          ? `  test loss ${report.loss.toFixed(4)}  test acc ${(100 * report.accuracy).toFixed(2)}%`
+          : "") +
         `  ${record.images_per_s.toFixed(0)} img/s  ${record.seconds.toFixed(1)}s`,
     );
     const improved = record.test_acc !== null && (best === null || record.test_acc > best.test_acc);
     if (improved) best = { epoch, test_acc: record.test_acc! };
     if (outDir) {
       if (improved) {
-        saveSafetensors(join(outDir, "best.safetensors"), model.stateDict(), { format: "pt", epoch: String(epoch) });
+        saveSafetensors(join(outDir, "best.safetensors"), stateDictRecord(model), {
+          format: "pt",
+          epoch: String(epoch),
+        });
       }
       const state: RunState = {
         optimizer: optimizer.stateDict(),
@@ -267,11 +287,15 @@ export async function fit(options: FitOptions): Promise<FitResult> {
         best,
         meta: options.meta ?? {},
       };
-      saveCheckpoint(outDir, { epoch, weights: model.stateDict(), state });
+      saveCheckpoint(outDir, { epoch, weights: stateDictRecord(model), state });
       appendFileSync(logPath!, JSON.stringify(record) + "\n");
     }
     options.onEpochEnd?.(record);
-    if (options.earlyStoppingPatience !== undefined && best !== null && epoch - best.epoch >= options.earlyStoppingPatience) {
+    if (
+      options.earlyStoppingPatience !== undefined &&
+      best !== null &&
+      epoch - best.epoch >= options.earlyStoppingPatience
+    ) {
       stoppedEarly = true;
       break;
     }

@@ -2,7 +2,16 @@
 import type { Command } from "commander";
 import { register as registerDiff } from "./diff.js";
 import { register as registerSummary } from "./summary.js";
+import { register as registerTrain } from "./train.js";
+import { register as registerEval } from "./eval.js";
+import { register as registerPredict } from "./predict.js";
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerDiff, registerSummary];
+export const commands: RegisterCommand[] = [
+  registerTrain,
+  registerEval,
+  registerPredict,
+  registerDiff,
+  registerSummary,
+];

@@ -1,0 +1,57 @@
+// Rebuild a trained model from what `nabla train` wrote: the checkpoint's weights plus the
+// sidecar's meta (model name, classes, input shape, normalisation). Accepts a run folder,
+// a sidecar .json, an epoch-N.safetensors, or best.safetensors (whose meta comes from the
+// run folder's latest checkpoint).
+import { existsSync, statSync } from "node:fs";
+import { basename, dirname } from "node:path";
+import { loadCheckpoint } from "./checkpoint.js";
+import { buildModel, type Normalization } from "./setup.js";
+import type { Module } from "../nn/module.js";
+import { loadSafetensors } from "../io/safetensors.js";
+import { FormatError } from "../errors.js";
+
+export interface RunMeta {
+  model: string;
+  data: string;
+  classes: string[];
+  input: [number, number, number];
+  normalization: Normalization;
+}
+
+export interface RestoredModel {
+  model: Module;
+  meta: RunMeta;
+  epoch: number;
+}
+
+export function restoreModel(path: string): RestoredModel {
+  if (!existsSync(path))
+    throw new FormatError(
+      `${path}: no such checkpoint (pass a run folder written by \`nabla train\`, or a file in it)`,
+    );
+  const isDir = statSync(path).isDirectory();
+  const useBest = !isDir && basename(path) === "best.safetensors";
+  const ckpt = loadCheckpoint(useBest ? dirname(path) : path);
+  const meta = (ckpt.state as { meta?: Partial<RunMeta> }).meta;
+  if (
+    !meta ||
+    typeof meta.model !== "string" ||
+    !Array.isArray(meta.classes) ||
+    !Array.isArray(meta.input) ||
+    !meta.normalization
+  ) {
+    throw new FormatError(
+      `${path}: the checkpoint has no model description (was it written by \`nabla train\`?)`,
+    );
+  }
+  const model = buildModel(meta.model, meta.classes.length, meta.input as [number, number, number]);
+  const weights = useBest ? loadSafetensors(path).tensors : ckpt.weights;
+  model.loadStateDict(weights, { strict: true });
+  model.eval();
+  return { model, meta: meta as RunMeta, epoch: ckpt.epoch };
+}
+
+/** Where `eval` writes its confusion matrix by default: next to the checkpoint. */
+export function checkpointFolder(path: string): string {
+  return existsSync(path) && statSync(path).isDirectory() ? path : dirname(path);
+}
