@@ -30,6 +30,7 @@ const worst: { ratio: number; find: string; problem: string; mine: string; sympy
 const oursMs: number[] = [];
 const sympyMs: number[] = [];
 let skipped = 0;
+let unreadable = 0;
 
 for (const p of ref.problems) diff(p.problem, { steps: false }); // warm-up
 for (const p of ref.problems) {
@@ -45,8 +46,14 @@ for (const p of ref.problems) {
   for (const s of p.answers) {
     const mine = result.answers.find((a) => a.find === s.find);
     if (!mine) continue;
+    let b: number;
+    try {
+      b = nodeCount(parse(s.answer));
+    } catch {
+      unreadable++; // e.g. Piecewise(...) — outside the answer syntax
+      continue;
+    }
     const a = nodeCount(parse(mine.ascii));
-    const b = nodeCount(parse(s.answer));
     ours += a;
     theirs += b;
     ratios.push(a / b);
@@ -63,7 +70,7 @@ const median = (xs: number[]): number => {
 };
 const geomean = Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length);
 console.log(
-  `SymPy ${ref.sympy}: ${ratios.length} answers compared (${skipped} problems skipped: SymPy error/timeout)`,
+  `SymPy ${ref.sympy}: ${ratios.length} answers compared (${skipped} problems skipped: SymPy error/timeout; ${unreadable} SymPy answers outside the answer syntax)`,
 );
 console.log(
   `node count nabla/SymPy: total ${ours}/${theirs} = ${(ours / theirs).toFixed(3)}, geometric mean ratio ${geomean.toFixed(3)}, median ratio ${median(ratios).toFixed(3)}`,

@@ -78,7 +78,7 @@ def solve_problem(item):
         names[name] = Function(name)
     symbols = set(item["independents"]) | set(item["parameters"]) | set(item["unknowns"])
     for s in symbols:
-        names[s] = Symbol(s)
+        names[s] = Symbol(s, real=True)  # nabla works over the reals too
     names["e"] = sympy.E
     names["E"] = sympy.E
     names["pi"] = sympy.pi

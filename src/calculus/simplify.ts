@@ -15,6 +15,7 @@
 // hold for real values where the expression is defined (no ln(x²) → 2·ln(x) style rewrites).
 import {
   add,
+  call,
   children,
   compare,
   int,
@@ -176,7 +177,9 @@ class Context {
   }
 
   /** g · s for a freshly added polynomial s: take out its content and monomial part, cancel, store. */
-  private withSum(g: Factored, s: Poly): Factored {
+  private withSum(g: Factored, sum: Poly): Factored {
+    const s = this.pythagoras(sum);
+    if (s.length === 0) return ZERO_F;
     const c = P.content(s);
     let rest = P.scale(s, Q.div(Q.ONE, c));
     const mono = P.monomialContent(rest);
@@ -204,6 +207,41 @@ class Context {
     out = { coeff: out.coeff, factors };
     if (P.isConstant(rest)) return mulF(out, { coeff: rest[0]!.c, factors: new Map() });
     return mulF(out, polyFactor(rest));
+  }
+
+  /**
+   * sin² + cos² = 1 and cosh² − sinh² = 1: rewrite the square of one function of a pair in terms of
+   * the other (both ways) and keep whichever polynomial has the fewest terms.
+   */
+  private pythagoras(poly: Poly): Poly {
+    let best = poly;
+    const present = new Set<number>();
+    for (const t of poly) t.m.forEach((e, i) => e > 0 && present.add(i));
+    for (const i of present) {
+      const a = this.atoms[i]!;
+      if (a.kind !== "call" || !(a.name in PARTNER)) continue;
+      const [partnerName, sign, constant] = PARTNER[a.name]!;
+      const j = this.atomIndex.get(call(partnerName, a.args).id);
+      if (j === undefined || !present.has(j)) continue;
+      // a² = constant + sign · partner²
+      const square = P.add(P.constant(Q.rat(constant)), P.scale(P.atom(j, 2), Q.rat(sign)));
+      let current = poly;
+      for (let guard = 0; guard < 20 && current.some((t) => (t.m[i] ?? 0) >= 2); guard++) {
+        let next: Poly = [];
+        for (const t of current) {
+          const k = t.m[i] ?? 0;
+          if (k < 2) next = P.add(next, [t]);
+          else {
+            const m = [...t.m];
+            m[i] = k - 2;
+            next = P.add(next, P.mul([{ c: t.c, m: trimmed(m) }], square));
+          }
+        }
+        current = next;
+      }
+      if (current.length < best.length) best = current;
+    }
+    return best;
   }
 
   // ---- Factored → Expr ---------------------------------------------------------------------
@@ -309,7 +347,41 @@ function cancelFactors(f: Factored): Factored {
     }
     exp = 0;
   }
+  // And the other way round: a denominator sum that a numerator sum divides.
+  for (const [kTop, top] of [...factors]) {
+    if (top.exp !== 1 || top.poly.length < 2) continue;
+    for (const [kBottom, bottom] of [...factors]) {
+      if (bottom.exp !== -1 || bottom.poly.length < 2 || !factors.has(kTop)) continue;
+      const q = P.divideExact(bottom.poly, top.poly);
+      if (!q) continue;
+      factors.delete(kTop);
+      factors.delete(kBottom);
+      const c = P.content(q);
+      coeff = Q.div(coeff, c);
+      const rest = P.scale(q, Q.div(Q.ONE, c));
+      if (!P.isConstant(rest)) {
+        const k = P.polyKey(rest);
+        const e = (factors.get(k)?.exp ?? 0) - 1;
+        if (e === 0) factors.delete(k);
+        else factors.set(k, { poly: rest, exp: e });
+      }
+    }
+  }
   return { coeff, factors };
+}
+
+/** For a² of the key: [partner, sign, constant] with a² = constant + sign·partner². */
+const PARTNER: Record<string, [string, number, number]> = {
+  sin: ["cos", -1, 1],
+  cos: ["sin", -1, 1],
+  cosh: ["sinh", 1, 1],
+  sinh: ["cosh", 1, -1],
+};
+
+function trimmed(m: number[]): number[] {
+  let n = m.length;
+  while (n > 0 && m[n - 1] === 0) n--;
+  return m.slice(0, n);
 }
 
 // ---- Factored arithmetic ---------------------------------------------------------------------
