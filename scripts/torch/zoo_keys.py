@@ -1,6 +1,8 @@
 """Reference state-dict keys, shapes and parameter counts of the model zoo, from torchvision and
 shared/bench/models.py (no weights are downloaded: every model is built with weights=None).
 
+Also records forward MACs (shared/bench/models.py's count_forward_macs) for a few small cases.
+
 Run: /usr/bin/python3 scripts/torch/zoo_keys.py   -> test/models/data/zoo_keys.json
 """
 import json
@@ -29,17 +31,24 @@ BUILDERS = {
 }
 
 
-def describe(model):
-    return {
+# Forward MACs (conv + linear, one sample) for the models cheap enough to summarise in tests.
+MACS_INPUT = {"fmnist-cnn": (1, 28, 28), "resnet20": (3, 32, 32), "mobilenet_v2": (3, 32, 32)}
+
+
+def describe(name, model):
+    out = {
         "params": sum(p.numel() for p in model.parameters()),
         "keys": [[k, list(v.shape)] for k, v in model.state_dict().items()],
     }
+    if name in MACS_INPUT:
+        out["macs"] = {"input": list(MACS_INPUT[name]), "macs": bench.count_forward_macs(model, MACS_INPUT[name])}
+    return out
 
 
 def main():
     out = {}
     for name, build in BUILDERS.items():
-        out[name] = describe(build())
+        out[name] = describe(name, build())
         print(f"{name}: {out[name]['params']:,} params, {len(out[name]['keys'])} keys")
     path = os.path.join(ROOT, "test", "models", "data", "zoo_keys.json")
     with open(path, "w") as f:
