@@ -3,6 +3,8 @@
 export * from "./tensor/index.js";
 export * from "./autograd/index.js";
 export * from "./errors.js";
+// Layers and Module (torch.nn); the model zoo is the separate entry `nabla/models`.
+export * as nn from "./nn/index.js";
 export { setBackend, getBackend, withBackend, kernel } from "./backend/registry.js";
 export { refBackend } from "./backend/ref/index.js";
 export type { Backend, Kernels, KernelName, StridedView } from "./backend/backend.js";
