@@ -1,0 +1,201 @@
+// End-to-end: `nabla train` on a tiny image folder — log, checkpoints, plots, eval, predict,
+// exact resume, crash safety under SIGKILL, and divergence handling.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CLI, makeTinyImageFolder } from "./helpers.js";
+import { loadCheckpoint } from "../../src/train/checkpoint.js";
+
+const data = makeTinyImageFolder();
+const common = [
+  "--model",
+  "fmnist-cnn",
+  "--data",
+  data,
+  "--channels",
+  "1",
+  "--size",
+  "8",
+  "--batch-size",
+  "8",
+  "--lr",
+  "0.05",
+  "--progress",
+  "none",
+];
+
+function nabla(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [...CLI, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function weightsOf(dir: string): Map<string, number[]> {
+  const { weights } = loadCheckpoint(dir);
+  return new Map(Object.entries(weights).map(([k, t]) => [k, Array.from(t.data)]));
+}
+
+test("train writes log.jsonl, checkpoints, best weights and plots; eval and predict use them", () => {
+  const out = join(mkdtempSync(join(tmpdir(), "nabla-run-")), "run");
+  const r = nabla(["train", ...common, "--epochs", "4", "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /test accuracy \d+\.\d+% after epoch 4/);
+  const log = readFileSync(join(out, "log.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  assert.equal(log.length, 4);
+  for (const [i, rec] of log.entries()) {
+    assert.equal(rec.epoch, i + 1);
+    for (const key of ["train_loss", "test_acc", "seconds"]) assert.equal(typeof rec[key], "number", key);
+  }
+  assert.ok(log[3].train_loss < log[0].train_loss, "training loss goes down");
+  assert.ok(log[3].test_acc >= 0.9, `the tiny task is learnable (test acc ${log[3].test_acc})`);
+  for (const f of [
+    "best.safetensors",
+    "latest.json",
+    "loss.svg",
+    "loss.png",
+    "accuracy.png",
+    "confusion.svg",
+    "confusion.png",
+  ]) {
+    assert.ok(existsSync(join(out, f)), f);
+  }
+  // Only the two newest checkpoints are kept.
+  assert.deepEqual(
+    readdirSync(out)
+      .filter((f) => /^epoch-\d+\.json$/.test(f))
+      .sort(),
+    ["epoch-3.json", "epoch-4.json"],
+  );
+
+  const ev = nabla(["eval", "--checkpoint", out, "--json"]);
+  assert.equal(ev.code, 0, ev.stderr);
+  const metrics = JSON.parse(ev.stdout);
+  assert.equal(metrics.count, 18);
+  assert.equal(metrics.accuracy, log[3].test_acc, "eval reproduces the last epoch's test accuracy");
+  assert.equal(metrics.confusion.length, 3);
+
+  const image = join(data, "test", "cols", "0.png");
+  const pr = nabla(["predict", "--checkpoint", out, "--json", "--topk", "2", image]);
+  assert.equal(pr.code, 0, pr.stderr);
+  const pred = JSON.parse(pr.stdout);
+  assert.equal(pred.top.length, 2);
+  assert.equal(pred.top[0].class, "cols");
+});
+
+test("an interrupted run, resumed, ends with bitwise the same weights as an uninterrupted one", () => {
+  const base = mkdtempSync(join(tmpdir(), "nabla-resume-"));
+  const full = join(base, "full");
+  const split = join(base, "split");
+  assert.equal(nabla(["train", ...common, "--epochs", "3", "--out", full]).code, 0);
+  assert.equal(nabla(["train", ...common, "--epochs", "1", "--out", split]).code, 0);
+  const resumed = nabla(["train", ...common, "--epochs", "3", "--out", split, "--resume"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.deepEqual(weightsOf(split), weightsOf(full));
+  const logFull = readFileSync(join(full, "log.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  const logSplit = readFileSync(join(split, "log.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    logSplit.map((r) => [r.epoch, r.train_loss, r.test_acc]),
+    logFull.map((r) => [r.epoch, r.train_loss, r.test_acc]),
+  );
+});
+
+test("SIGKILL during a checkpoint write leaves the previous checkpoint loadable, and resume matches", async () => {
+  const base = mkdtempSync(join(tmpdir(), "nabla-kill-"));
+  const full = join(base, "full");
+  const killed = join(base, "killed");
+  assert.equal(nabla(["train", ...common, "--epochs", "3", "--out", full]).code, 0);
+  // Slow the checkpoint write down and kill the process inside it, during epoch 2's checkpoint.
+  const child = spawn(process.execPath, [...CLI, "train", ...common, "--epochs", "3", "--out", killed], {
+    env: { ...process.env, NABLA_CHECKPOINT_DELAY_MS: "60000" },
+    stdio: "ignore",
+  });
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  const deadline = Date.now() + 120_000;
+  // The data files of a checkpoint exist before it is published: wait for them (mid-write).
+  while (!existsSync(join(killed, "epoch-1.optim.safetensors"))) {
+    if (Date.now() > deadline) throw new Error("training never reached its first checkpoint");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGKILL");
+  await exited;
+  // Mid-write of the first checkpoint: nothing is published yet, so resume starts from scratch.
+  assert.ok(!existsSync(join(killed, "latest.json")), "the half-written checkpoint was not published");
+  // Finish epoch 1 and publish it, then kill during epoch 2's checkpoint.
+  assert.equal(nabla(["train", ...common, "--epochs", "1", "--out", killed, "--resume"]).code, 0);
+  const child2 = spawn(
+    process.execPath,
+    [...CLI, "train", ...common, "--epochs", "3", "--out", killed, "--resume"],
+    {
+      env: { ...process.env, NABLA_CHECKPOINT_DELAY_MS: "60000" },
+      stdio: "ignore",
+    },
+  );
+  const exited2 = new Promise<void>((resolve) => child2.on("exit", () => resolve()));
+  while (!existsSync(join(killed, "epoch-2.optim.safetensors"))) {
+    if (Date.now() > deadline) throw new Error("training never reached its second checkpoint");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child2.kill("SIGKILL");
+  await exited2;
+  const latest = loadCheckpoint(killed);
+  assert.equal(latest.epoch, 1, "the previous checkpoint is the latest and loads");
+  const resumed = nabla(["train", ...common, "--epochs", "3", "--out", killed, "--resume"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.deepEqual(weightsOf(killed), weightsOf(full));
+});
+
+test("a diverging run stops with a clear message", () => {
+  const out = join(mkdtempSync(join(tmpdir(), "nabla-nan-")), "run");
+  const args = [...common];
+  args[args.indexOf("0.05")] = "1e12";
+  const r = nabla(["train", ...args, "--epochs", "5", "--out", out]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /TrainingDivergedError: the loss became (NaN|Infinity|-Infinity) at epoch \d+, batch \d+/,
+  );
+  assert.match(r.stderr, /Try a lower learning rate/);
+});
+
+test("bad flags and missing data are usage errors, not crashes", () => {
+  const r1 = nabla(["train", "--model", "fmnist-cnn", "--data", data, "--epochs", "zero", "--out", "/tmp/x"]);
+  assert.equal(r1.code, 1);
+  assert.match(r1.stderr, /--epochs must be an integer/);
+  const r2 = nabla([
+    "train",
+    "--model",
+    "no-such-net",
+    "--data",
+    data,
+    "--epochs",
+    "1",
+    "--out",
+    "/tmp/x",
+    "--channels",
+    "1",
+    "--size",
+    "8",
+  ]);
+  assert.equal(r2.code, 1);
+  assert.match(r2.stderr, /no-such-net/);
+  const r3 = nabla(["train", "--model", "fmnist-cnn", "--epochs", "1", "--out", "/tmp/x"]);
+  assert.equal(r3.code, 2);
+  assert.match(r3.stderr, /--data/);
+  const r4 = nabla(["eval", "--checkpoint", "/nonexistent/run"]);
+  assert.equal(r4.code, 1);
+  assert.match(r4.stderr, /no such checkpoint/);
+});
