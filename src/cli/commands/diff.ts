@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { diff, stepsLatex, stepsText, type DiffResult } from "../../calculus/index.js";
 import { valuesAt } from "../../calculus/verify.js";
-import { autogradApplicable, autogradCheck, type AutogradReport } from "../../calculus/autograd-check.js";
+import type { AutogradReport } from "../../calculus/autograd-check.js";
 import { EvaluationError } from "../../calculus/errors.js";
 import { partialLatex } from "../../calculus/print-latex.js";
 import { NablaError, ValueError } from "../../errors.js";
@@ -33,8 +33,10 @@ export function register(program: Command): void {
     .option("--json", "print JSON (one object per problem)")
     .option("--verify", "check the answers numerically against finite differences")
     .option("--at <point>", "evaluate the answers at a point, e.g. x=1,y=2")
-    .action((problem: string | undefined, flags: DiffFlags) => {
+    .action(async (problem: string | undefined, flags: DiffFlags) => {
       const point = flags.at === undefined ? undefined : parsePoint(flags.at);
+      // The tensor engine is loaded only for --verify (it cross-checks concrete problems).
+      if (flags.verify) autograd = await import("../../calculus/autograd-check.js");
       if (problem !== undefined && problem !== "-") {
         process.stdout.write(render(problem, flags, point));
         return;
@@ -59,6 +61,8 @@ export function register(program: Command): void {
     });
 }
 
+let autograd: typeof import("../../calculus/autograd-check.js") | undefined;
+
 /** "x=1,y=2.5" → { x: 1, y: 2.5 } */
 function parsePoint(text: string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -80,8 +84,8 @@ function render(problem: string, flags: DiffFlags, point: Record<string, number>
     verify: flags.verify ? (point ? { point } : true) : false,
   });
   const evaluated = point ? valuesAt(result.problem, answersOf(result), point) : undefined;
-  const autograd = flags.verify ? crossCheck(result) : undefined;
-  if (flags.json) return JSON.stringify(toJson(problem, result, evaluated, flags, autograd)) + "\n";
+  const tensorCheck = flags.verify ? crossCheck(result) : undefined;
+  if (flags.json) return JSON.stringify(toJson(problem, result, evaluated, flags, tensorCheck)) + "\n";
 
   const out: string[] = [];
   for (const note of result.notes) out.push(`note: ${note}`);
@@ -108,16 +112,17 @@ function render(problem: string, flags: DiffFlags, point: Record<string, number>
           : ""),
     );
   }
-  if (autograd)
+  if (tensorCheck)
     out.push(
-      `autograd: max relative error ${autograd.maxRelError.toExponential(2)} against the tensor engine (float64)`,
+      `autograd: max relative error ${tensorCheck.maxRelError.toExponential(2)} against the tensor engine (float64)`,
     );
   return out.join("\n") + "\n";
 }
 
 /** Concrete explicit problems are also checked against the tensor autograd engine, at the verify points. */
 function crossCheck(result: DiffResult): AutogradReport | undefined {
-  if (!result.verify || !autogradApplicable(result.problem)) return undefined;
+  if (!result.verify || !autograd?.autogradApplicable(result.problem)) return undefined;
+  const { autogradCheck } = autograd;
   const points = [...new Set(result.verify.checks.map((c) => JSON.stringify(c.point)))].map(
     (p) => JSON.parse(p) as Record<string, number>,
   );
