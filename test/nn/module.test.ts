@@ -280,3 +280,20 @@ test("Sequential from a record keeps the names; ModuleList and ModuleDict regist
   assert.equal(dict.get("a").outFeatures, 3);
   assert.throws(() => dict.get("zz"), /no module under key "zz"/);
 });
+
+test("a ModuleList of layers is registered by the owner and iterated in its forward", () => {
+  class Stack extends nn.Module {
+    layers = this.registerModule("layers", new nn.ModuleList([new nn.Linear(3, 3), new nn.Linear(3, 2)]));
+    forward(x: Tensor): Tensor {
+      let out = x;
+      for (const layer of this.layers) out = layer.call(out);
+      return out;
+    }
+  }
+  const stack = new Stack();
+  assert.deepEqual(
+    [...stack.stateDict().keys()],
+    ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"],
+  );
+  assert.deepEqual(stack.call(nb.ones([4, 3])).shape, [4, 2]);
+});
