@@ -6,7 +6,7 @@
 //  * simplify never changes an expression's value.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../support/fuzz.js";
 import {
   diff,
   differentiate,
@@ -91,8 +91,11 @@ test("d/dx agrees with finite differences", () => {
               ["y", y],
             ]),
           );
-        const h = 1e-5 * Math.max(1, Math.abs(x));
-        const numeric = (at(x + h) - at(x - h)) / (2 * h);
+        const h = 1e-4 * Math.max(1, Math.abs(x));
+        // Richardson extrapolation of two central differences: error O(h⁴) instead of O(h²).
+        const coarse = (at(x + h) - at(x - h)) / (2 * h);
+        const fine = (at(x + h / 2) - at(x - h / 2)) / h;
+        const numeric = (4 * fine - coarse) / 3;
         const f0 = at(x);
         const symbolic = evaluate(
           d,
@@ -106,6 +109,8 @@ test("d/dx agrees with finite differences", () => {
         const second = (at(x + 100 * h) - 2 * f0 + at(x - 100 * h)) / (100 * h) ** 2;
         if (Math.abs(second) * h > 1e3 * Math.max(1, Math.abs(numeric))) return; // near a singularity
         const scale = Math.max(1, Math.abs(numeric), Math.abs(f0) / Math.max(x, 1e-3));
+        // Where the two differences disagree, the function oscillates too fast for them to judge.
+        if (Math.abs(fine - coarse) > 1e-2 * scale) return;
         assert.ok(
           Math.abs(symbolic - numeric) <= 1e-4 * scale,
           `d/dx ${text} at x=${x}, y=${y}: symbolic ${symbolic} (${toAscii(d)}), numeric ${numeric}`,

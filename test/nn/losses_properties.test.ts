@@ -4,7 +4,7 @@
 // ±1e4 logits in float32 (no NaN or Inf in values or gradients).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../support/fuzz.js";
 import { fromArray, tensor } from "../../src/tensor/creation.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import { grad, gradcheck, gradgradcheck, noGrad } from "../../src/autograd/index.js";
