@@ -5,6 +5,8 @@ export * from "./autograd/index.js";
 export * from "./errors.js";
 // Layers and Module (torch.nn); the model zoo is the separate entry `nabla/models`.
 export * as nn from "./nn/index.js";
+// Optimizers, LR schedulers and gradient clipping (torch.optim).
+export * as optim from "./optim/index.js";
 export { setBackend, getBackend, withBackend, kernel } from "./backend/registry.js";
 export { refBackend } from "./backend/ref/index.js";
 export type { Backend, Kernels, KernelName, StridedView } from "./backend/backend.js";

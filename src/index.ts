@@ -5,6 +5,14 @@ import { setBackend } from "./backend/registry.js";
 
 export * from "./core.js";
 export { loadNativeBackend, nativeInfo } from "./backend/native/index.js";
+// Datasets, transforms and the DataLoader (torch.utils.data).
+export * as data from "./data/index.js";
+// The training loop, metrics, checkpoints and plots.
+export { fit, evaluate, TrainingDivergedError, type FitOptions, type FitResult, type EpochRecord } from "./train/fit.js";
+export { ClassificationMetrics, type ClassificationReport } from "./train/metrics.js";
+export { saveCheckpoint, loadCheckpoint, type CheckpointState } from "./train/checkpoint.js";
+// Weights in and out.
+export { saveSafetensors, loadSafetensors, serializeSafetensors, parseSafetensors } from "./io/safetensors.js";
 export * from "./data/index.js";
 
 const native = loadNativeBackend();
