@@ -42,8 +42,12 @@ export function torchvisionFixtures(only: readonly string[] = []): TorchvisionFi
 /** Run an ONNX model in ONNX Runtime on a float32 input; returns the first output's values. */
 export async function runOrt(model: string | Uint8Array, x: Tensor): Promise<Float32Array> {
   const session =
-    typeof model === "string" ? await ort.InferenceSession.create(model) : await ort.InferenceSession.create(model);
-  const feeds = { [session.inputNames[0]!]: new ort.Tensor("float32", Float32Array.from(x.data), [...x.shape]) };
+    typeof model === "string"
+      ? await ort.InferenceSession.create(model)
+      : await ort.InferenceSession.create(model);
+  const feeds = {
+    [session.inputNames[0]!]: new ort.Tensor("float32", Float32Array.from(x.data), [...x.shape]),
+  };
   const out = await session.run(feeds);
   return out[session.outputNames[0]!]!.data as Float32Array;
 }
