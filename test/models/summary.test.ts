@@ -33,6 +33,7 @@ test("fmnist-cnn rows: leaf layers with output shapes, own parameters and MACs",
     outputShape: [1, 32, 28, 28],
     params: 320,
     macs: 32 * 28 * 28 * 9,
+    activationBytes: 32 * 28 * 28 * 4,
   });
   assert.deepEqual(s.rows[7], {
     name: "features.7",
@@ -40,6 +41,7 @@ test("fmnist-cnn rows: leaf layers with output shapes, own parameters and MACs",
     outputShape: [1, 64, 7, 7],
     params: 0,
     macs: 0,
+    activationBytes: 64 * 7 * 7 * 4,
   });
   assert.deepEqual(s.rows[9], {
     name: "classifier.1",
@@ -47,6 +49,7 @@ test("fmnist-cnn rows: leaf layers with output shapes, own parameters and MACs",
     outputShape: [1, 128],
     params: 401_536,
     macs: 3136 * 128,
+    activationBytes: 128 * 4,
   });
   assert.equal(
     s.rows.reduce((a, r) => a + r.params, 0),

@@ -335,7 +335,8 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     for (let o = 0; o < outer; o++) out.storage.set(src.subarray(o * row, (o + 1) * row), o * outRow + at);
     at += row;
   }
-  return record("cat", tensors, out, (g) => {
+  // A copy: callers may keep appending to their array (DenseNet does), the node must not see it.
+  return record("cat", [...tensors], out, (g) => {
     let start = 0;
     return sizes.map((n) => {
       const piece = narrow(g, d, start, n);
