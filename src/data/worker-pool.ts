@@ -80,6 +80,13 @@ export class TransformWorkerPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    // Ref the (idle, unref'd) workers first: otherwise nothing keeps the event loop alive while
+    // termination is pending, and Node exits in the middle of `await close()`.
+    await Promise.all(
+      this.slots.map((s) => {
+        s.worker.ref();
+        return s.worker.terminate();
+      }),
+    );
   }
 }
