@@ -4,6 +4,7 @@
 import type { AttrValue, OnnxNode } from "../decode.js";
 import { FormatError, NotSupportedError } from "../../../errors.js";
 import { toInts, toNumbers, type Value } from "../values.js";
+import { MAX_TENSOR_ELEMENTS } from "../tensor-proto.js";
 
 export class OpContext {
   constructor(
@@ -98,6 +99,24 @@ export class OpContext {
 
   numbersOf(i: number): number[] {
     return toNumbers(this.input(i));
+  }
+
+  /**
+   * Check a shape this op is about to create (from values in the file, which may be hostile):
+   * non-negative integer dims and at most MAX_TENSOR_ELEMENTS elements.
+   */
+  checkShape(dims: readonly number[], what: string): void {
+    let n = 1;
+    for (const d of dims) {
+      if (!Number.isInteger(d) || d < 0)
+        throw this.fail(`${what} [${dims.join(", ")}] has an invalid dimension`);
+      n *= d;
+    }
+    if (n > MAX_TENSOR_ELEMENTS) {
+      throw this.fail(
+        `${what} [${dims.join(", ")}] would hold ${n} elements, more than the limit of ${MAX_TENSOR_ELEMENTS}`,
+      );
+    }
   }
 
   /** Normalise a possibly negative axis against rank. */

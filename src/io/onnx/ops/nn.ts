@@ -71,6 +71,7 @@ const convTranspose: OpImpl = (ctx) => {
   const full = inSizes.map(
     (s, i) => strides[i]! * (s - 1) + outPad[i]! + (kernel[i]! - 1) * dilations[i]! + 1,
   );
+  ctx.checkShape([...xv.tensor.shape.slice(0, 2), ...full], "full output");
   outPad.forEach((op, i) => {
     if (op < 0 || op >= Math.max(strides[i]!, dilations[i]!))
       throw ctx.fail(`output_padding ${op} must be smaller than stride or dilation`);

@@ -88,6 +88,7 @@ const resize: OpImpl = (ctx: OpContext) => {
   } else {
     throw ctx.fail("needs either scales or sizes");
   }
+  ctx.checkShape(sizes, "output size");
   let y = x;
   for (let a = 0; a < rank; a++) {
     if (sizes[a] === x.shape[a] && scales[a] === 1) continue;

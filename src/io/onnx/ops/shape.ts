@@ -189,6 +189,7 @@ const constantOfShape: OpImpl = (ctx) => {
   const type = fill?.type ?? DataType.FLOAT;
   const v = fill ? fill.tensor.data[0]! : 0;
   const dtype = storageDType(type, ctx.where);
+  ctx.checkShape(dims, "shape");
   const n = numel(dims);
   const data =
     dtype === "float32" ? new Float32Array(n) : dtype === "bool" ? new Uint8Array(n) : new Float64Array(n);
@@ -200,6 +201,7 @@ const expand: OpImpl = (ctx) => {
   const x = ctx.input(0);
   const target = ctx.intsOf(1, "shape");
   const out = broadcastShapes("Expand", x.tensor.shape, target);
+  ctx.checkShape(out, "expanded shape");
   return [value(mv.expand(x.tensor, out), x.type)];
 };
 
@@ -211,6 +213,7 @@ const tile: OpImpl = (ctx) => {
   const spread = x.tensor.shape.flatMap((d) => [1, d]);
   const target = x.tensor.shape.flatMap((d, i) => [repeats[i]!, d]);
   const merged = x.tensor.shape.map((d, i) => d * repeats[i]!);
+  ctx.checkShape(merged, "tiled shape");
   return [value(mv.reshape(mv.expand(mv.reshape(x.tensor, spread), target), merged), x.type)];
 };
 
@@ -218,6 +221,7 @@ const range: OpImpl = (ctx) => {
   const [start, limit, delta] = [0, 1, 2].map((i) => ctx.numbersOf(i)[0] ?? 0) as [number, number, number];
   if (delta === 0) throw ctx.fail("delta must not be 0");
   const n = Math.max(Math.ceil((limit - start) / delta), 0);
+  ctx.checkShape([n], "range");
   const out = Array.from({ length: n }, (_, i) => start + i * delta);
   const type = ctx.input(0).type;
   const dtype = storageDType(type, ctx.where);
@@ -243,6 +247,9 @@ const pad: OpImpl = (ctx) => {
     if (ctx.optional(3)) axes = ctx.intsOf(3, "axes").map((a) => ctx.axis(a, rank));
   }
   if (pads.length !== 2 * axes.length) throw ctx.fail(`expected ${2 * axes.length} pads, got ${pads.length}`);
+  const padded = [...x.tensor.shape];
+  axes.forEach((a, i) => (padded[a] = padded[a]! + pads[i]! + pads[i + axes.length]!));
+  ctx.checkShape(padded, "padded shape");
   // ONNX lists all begins then all ends, first axis first; nabla pads (before, after) pairs
   // starting from the last dimension, like torch.nn.functional.pad.
   const torchPads = new Array<number>(2 * rank).fill(0);
