@@ -80,13 +80,14 @@ export class TransformWorkerPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Ref the (idle, unref'd) workers first: otherwise nothing keeps the event loop alive while
-    // termination is pending, and Node exits in the middle of `await close()`.
-    await Promise.all(
-      this.slots.map((s) => {
-        s.worker.ref();
-        return s.worker.terminate();
-      }),
-    );
+    // Node may drop a terminating worker's handle from the event loop before its 'exit' event
+    // (seen with two workers on Node 20), and then exits in the middle of `await close()`; a
+    // timer keeps the loop alive until every worker has really stopped.
+    const keepAlive = setInterval(() => undefined, 1000);
+    try {
+      await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 }

@@ -1,4 +1,6 @@
 import { test } from "node:test";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import assert from "node:assert/strict";
 import { DataLoader } from "../../src/data/dataloader.js";
 import { ImageArrayDataset } from "../../src/data/image-array-dataset.js";
@@ -114,6 +116,13 @@ test("DataLoader: async iteration with 2 worker threads gives the same batches a
     await viaFloats.close();
   }
   assert.throws(() => new DataLoader(ds, { numWorkers: 1, transform: lambda((b) => b) }), /cannot run in worker threads/);
+});
+
+test("DataLoader: breaking off a pass with 2 busy workers, then close(), lets the program go on", () => {
+  // In a child process: under node:test the runner's own handles would hide an early exit.
+  const script = join(import.meta.dirname, "fixtures", "close-after-break.ts");
+  const out = execFileSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", timeout: 30_000 });
+  assert.equal(out.trim(), "closed");
 });
 
 test("DataLoader: a transform error inside a worker surfaces as a ValueError", async () => {
