@@ -11,6 +11,7 @@
         "native/gemm_generic.cpp",
         "native/conv.cpp",
         "native/pool.cpp",
+        "native/norm.cpp",
         "native/elementwise.cpp"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

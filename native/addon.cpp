@@ -11,6 +11,7 @@
 #include "conv.h"
 #include "elementwise.h"
 #include "gemm.h"
+#include "norm.h"
 #include "pool.h"
 #include "threadpool.h"
 
@@ -34,6 +35,13 @@ T* array_arg(const Napi::CallbackInfo& info, size_t i, int64_t need, const char*
   return reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
 }
 
+// Like array_arg, but null/undefined gives nullptr (an output the caller does not want).
+template <typename T>
+T* optional_array_arg(const Napi::CallbackInfo& info, size_t i, int64_t need, const char* what) {
+  if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+  return array_arg<T>(info, i, need, what);
+}
+
 int64_t int_arg(const Napi::CallbackInfo& info, size_t i) {
   Napi::Value v = info[i];
   if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a number");
@@ -55,6 +63,11 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
                              InstanceMethod("conv2dBackwardInput", &NablaAddon::Conv2dBackwardInput),
                              InstanceMethod("conv2dBackwardWeight", &NablaAddon::Conv2dBackwardWeight),
                              InstanceMethod("maxPool2d", &NablaAddon::MaxPool2d),
+                             InstanceMethod("maxPool2dBackward", &NablaAddon::MaxPool2dBackward),
+                             InstanceMethod("reluBackward", &NablaAddon::ReluBackward),
+                             InstanceMethod("batchNormStats", &NablaAddon::BatchNormStats),
+                             InstanceMethod("channelAffine", &NablaAddon::ChannelAffine),
+                             InstanceMethod("batchNormBackward", &NablaAddon::BatchNormBackward),
                              InstanceMethod("reduce", &NablaAddon::Reduce),
                              InstanceMethod("softmax", &NablaAddon::Softmax),
                              InstanceMethod("unary", &NablaAddon::Unary),
@@ -159,16 +172,80 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     return info.Env().Undefined();
   }
 
+  static PoolParams pool_params(const Napi::CallbackInfo& info, size_t i) {
+    const int32_t* q = array_arg<int32_t>(info, i, 14, "params");
+    PoolParams p{q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12], q[13]};
+    if (p.sh < 1 || p.sw < 1 || p.dh < 1 || p.dw < 1 || p.n < 0 || p.c < 0 || p.h < 0 || p.w < 0 || p.oh < 0 ||
+        p.ow < 0 || p.kh < 1 || p.kw < 1)
+      throw Napi::RangeError::New(info.Env(), "maxPool2d: invalid parameters");
+    return p;
+  }
+
   // maxPool2d(x, params Int32Array[14], out, indices)
   Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
-    const int32_t* q = array_arg<int32_t>(info, 1, 14, "params");
-    PoolParams p{q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12], q[13]};
-    if (p.sh < 1 || p.sw < 1 || p.dh < 1 || p.dw < 1 || p.n < 0 || p.oh < 0 || p.ow < 0)
-      throw Napi::RangeError::New(info.Env(), "maxPool2d: invalid parameters");
+    const PoolParams p = pool_params(info, 1);
     const float* x = array_arg<float>(info, 0, p.n * p.c * p.h * p.w, "x");
     float* y = array_arg<float>(info, 2, p.n * p.c * p.oh * p.ow, "out");
     int32_t* idx = array_arg<int32_t>(info, 3, p.n * p.c * p.oh * p.ow, "indices");
     max_pool2d(x, p, y, idx);
+    return info.Env().Undefined();
+  }
+
+  // maxPool2dBackward(g, indices, params Int32Array[14], out)
+  Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
+    const PoolParams p = pool_params(info, 2);
+    const float* g = array_arg<float>(info, 0, p.n * p.c * p.oh * p.ow, "g");
+    const int32_t* idx = array_arg<int32_t>(info, 1, p.n * p.c * p.oh * p.ow, "indices");
+    float* out = array_arg<float>(info, 3, p.n * p.c * p.h * p.w, "out");
+    max_pool2d_backward(g, idx, p, out);
+    return info.Env().Undefined();
+  }
+
+  // reluBackward(g, y, out)
+  Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
+    if (!info[2].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "out: expected a typed array");
+    const int64_t len = static_cast<int64_t>(info[2].As<Napi::TypedArray>().ElementLength());
+    const float* g = array_arg<float>(info, 0, len, "g");
+    const float* y = array_arg<float>(info, 1, len, "y");
+    float* out = array_arg<float>(info, 2, len, "out");
+    relu_backward(g, y, len, out);
+    return info.Env().Undefined();
+  }
+
+  // batchNormStats(x, n, c, inner, mean, var)
+  Napi::Value BatchNormStats(const Napi::CallbackInfo& info) {
+    const int64_t n = int_arg(info, 1), c = int_arg(info, 2), inner = int_arg(info, 3);
+    const float* x = array_arg<float>(info, 0, n * c * inner, "x");
+    float* mean = array_arg<float>(info, 4, c, "mean");
+    float* var = array_arg<float>(info, 5, c, "variance");
+    batch_norm_stats(x, n, c, inner, mean, var);
+    return info.Env().Undefined();
+  }
+
+  // channelAffine(x, n, c, inner, scale, shift, relu, out)
+  Napi::Value ChannelAffine(const Napi::CallbackInfo& info) {
+    const int64_t n = int_arg(info, 1), c = int_arg(info, 2), inner = int_arg(info, 3);
+    const float* x = array_arg<float>(info, 0, n * c * inner, "x");
+    const float* scale = array_arg<float>(info, 4, c, "scale");
+    const float* shift = array_arg<float>(info, 5, c, "shift");
+    const bool relu = info[6].ToBoolean();
+    float* out = array_arg<float>(info, 7, n * c * inner, "out");
+    channel_affine(x, n, c, inner, scale, shift, relu, out);
+    return info.Env().Undefined();
+  }
+
+  // batchNormBackward(x, g, n, c, inner, mean, invstd, weight?, gx?, gWeight?, gBias?)
+  Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
+    const int64_t n = int_arg(info, 2), c = int_arg(info, 3), inner = int_arg(info, 4);
+    const float* x = array_arg<float>(info, 0, n * c * inner, "x");
+    const float* g = array_arg<float>(info, 1, n * c * inner, "g");
+    const float* mean = array_arg<float>(info, 5, c, "mean");
+    const float* invstd = array_arg<float>(info, 6, c, "invstd");
+    const float* weight = optional_array_arg<float>(info, 7, c, "weight");
+    float* gx = optional_array_arg<float>(info, 8, n * c * inner, "gx");
+    float* gw = optional_array_arg<float>(info, 9, c, "gWeight");
+    float* gb = optional_array_arg<float>(info, 10, c, "gBias");
+    batch_norm_backward(x, g, n, c, inner, mean, invstd, weight, gx, gw, gb);
     return info.Env().Undefined();
   }
 

@@ -150,6 +150,58 @@ export interface Kernels {
     idxSize: number,
     out: TypedArray,
   ): void;
+  /**
+   * Max-pooling gradient: out (pre-zeroed, [N, C, H, W]) gets each g[n, c, oh, ow] added at the
+   * in-plane index the forward kernel recorded (indices are trusted: they come from maxPool2d).
+   */
+  maxPool2dBackward(g: TypedArray, indices: Int32Array, p: Pool2dParams, out: TypedArray): void;
+  /** ReLU's gradient: out[i] = y[i] > 0 ? g[i] : 0 (contiguous arrays of equal length). */
+  reluBackward(g: TypedArray, y: TypedArray, out: TypedArray): void;
+  /**
+   * Per-channel mean and biased variance of a contiguous [n, c, inner] array (batch-norm
+   * statistics): mean[ch] and variance[ch] over the n·inner elements of channel ch.
+   */
+  batchNormStats(
+    x: TypedArray,
+    n: number,
+    c: number,
+    inner: number,
+    mean: TypedArray,
+    variance: TypedArray,
+  ): void;
+  /**
+   * out[i, ch, j] = x[i, ch, j]·scale[ch] + shift[ch] over a contiguous [n, c, inner] array, then
+   * max(·, 0) when relu: batch norm with its statistics and affine folded into scale and shift.
+   */
+  channelAffine(
+    x: TypedArray,
+    n: number,
+    c: number,
+    inner: number,
+    scale: TypedArray,
+    shift: TypedArray,
+    relu: boolean,
+    out: TypedArray,
+  ): void;
+  /**
+   * Gradient of training-mode batch norm y = x̂·weight + bias with x̂ = (x − mean)·invstd (batch
+   * statistics) over a contiguous [n, c, inner] array, given the output gradient g:
+   *   gBias = Σ g,  gWeight = Σ g·x̂,  gx = weight·invstd·(g − gBias/M − x̂·gWeight/M)   (M = n·inner).
+   * weight null means 1; a null output is not computed.
+   */
+  batchNormBackward(
+    x: TypedArray,
+    g: TypedArray,
+    n: number,
+    c: number,
+    inner: number,
+    mean: TypedArray,
+    invstd: TypedArray,
+    weight: TypedArray | null,
+    gx: TypedArray | null,
+    gWeight: TypedArray | null,
+    gBias: TypedArray | null,
+  ): void;
   /** Constant padding of a contiguous array: pads[2*d], pads[2*d+1] = before/after on dim d. */
   pad(x: TypedArray, shape: readonly number[], pads: readonly number[], value: number, out: TypedArray): void;
 }

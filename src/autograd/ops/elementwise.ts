@@ -5,7 +5,8 @@ import { isFloating, promoteTypes, promoteWithScalar, type DType } from "../../t
 import { broadcastShapes, formatShape, shapesEqual } from "../../tensor/shape.js";
 import type { BinaryOp, UnaryOp } from "../../backend/backend.js";
 import { kernel } from "../../backend/registry.js";
-import { record } from "../engine.js";
+import { isGradEnabled, record } from "../engine.js";
+import { contiguous } from "./movement.js";
 import { DTypeError, ShapeError } from "../../errors.js";
 import { broadcastStrides, empty, scalar } from "./util.js";
 
@@ -49,7 +50,7 @@ export const sin = (x: Tensor): Tensor => unary("sin", x, (g) => mul(g, cos(x)))
 export const cos = (x: Tensor): Tensor => unary("cos", x, (g) => neg(mul(g, sin(x))));
 export const tanh = (x: Tensor): Tensor => unary("tanh", x, (g, y) => mul(g, sub(1, mul(y, y))));
 export const sigmoid = (x: Tensor): Tensor => unary("sigmoid", x, (g, y) => mul(g, mul(y, sub(1, y))));
-export const relu = (x: Tensor): Tensor => unary("relu", x, (g) => mul(g, gt(x, 0)), x.dtype);
+export const relu = (x: Tensor): Tensor => unary("relu", x, (g, y) => reluGrad(g, x, y), x.dtype);
 export const abs = (x: Tensor): Tensor => unary("abs", x, (g) => mul(g, sign(x)), x.dtype);
 export const erf = (x: Tensor): Tensor =>
   unary("erf", x, (g) => mul(g, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))));
@@ -59,6 +60,22 @@ export const floor = (x: Tensor): Tensor => unary("floor", x, (g) => mul(g, 0), 
 export const ceil = (x: Tensor): Tensor => unary("ceil", x, (g) => mul(g, 0), x.dtype);
 export const round = (x: Tensor): Tensor => unary("round", x, (g) => mul(g, 0), x.dtype);
 export const logicalNot = (x: Tensor): Tensor => unary("logicalNot", x, null, "bool");
+
+/**
+ * g where x > 0, else 0. One fused kernel (no mask tensor, no cast) unless the gradient is being
+ * recorded for higher derivatives, which needs the tensor-op form.
+ */
+function reluGrad(g: Tensor, x: Tensor, y: Tensor): Tensor {
+  if (isGradEnabled() || g.dtype !== y.dtype) return mul(g, gt(x, 0));
+  const gc = contiguous(g);
+  const out = empty(y.shape, y.dtype);
+  kernel("reluBackward")(
+    gc.storage.subarray(gc.offset, gc.offset + out.storage.length),
+    y.storage,
+    out.storage,
+  );
+  return out;
+}
 
 // ---- binary -----------------------------------------------------------------------------
 

@@ -1,12 +1,14 @@
-// Batch normalization and dropout, composed from primitives (their gradients follow).
+// Batch normalization (fused primitives with a tensor-op fallback) and dropout.
 import type { Tensor } from "../../tensor/tensor.js";
-import { formatShape } from "../../tensor/shape.js";
+import { isFloating, type TypedArray } from "../../tensor/dtype.js";
+import { formatShape, numel } from "../../tensor/shape.js";
 import { defaultGenerator, type Generator } from "../../tensor/random.js";
-import { noGrad } from "../engine.js";
+import { kernel } from "../../backend/registry.js";
+import { isGradEnabled, noGrad, record } from "../engine.js";
 import { ShapeError, ValueError } from "../../errors.js";
-import { add, cast, mul, rsqrt, sub } from "./elementwise.js";
-import { mean, variance } from "./reduce.js";
-import { reshape } from "./movement.js";
+import { add, cast, mul, neg, rsqrt, sub } from "./elementwise.js";
+import { mean, sum, variance } from "./reduce.js";
+import { contiguous, reshape } from "./movement.js";
 import { empty } from "./util.js";
 
 export interface BatchNormOptions {
@@ -24,12 +26,15 @@ export interface BatchNormOptions {
  * y = (x - mean) / sqrt(var + eps) * weight + bias over the channel dim 1 of [N, C, ...].
  * Training uses the batch's biased variance and updates the running variance with the unbiased
  * one, as PyTorch does: running = (1 - momentum) * running + momentum * batch.
+ *
+ * Float inputs of one dtype run as fused primitives: one pass for the statistics, one for the
+ * normalisation (statistics and affine folded into a per-channel scale and shift), and one fused
+ * kernel for the whole gradient. When the gradient itself is being recorded (createGraph), the
+ * gradient rule is written in tensor ops instead, so higher derivatives follow.
  */
 export function batchNorm(x: Tensor, options: BatchNormOptions = {}): Tensor {
   if (x.ndim < 2) throw new ShapeError(`batchNorm: input must be [N, C, ...], got ${formatShape(x.shape)}`);
   const c = x.shape[1]!;
-  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
-  const bshape = x.shape.map((d, i) => (i === 1 ? d : 1));
   const eps = options.eps ?? 1e-5;
   const momentum = options.momentum ?? 0.1;
   const { runningMean = null, runningVar = null, weight = null, bias = null } = options;
@@ -46,29 +51,181 @@ export function batchNorm(x: Tensor, options: BatchNormOptions = {}): Tensor {
     }
   }
   const training = options.training ?? true;
-  let m: Tensor;
-  let v: Tensor;
+  const params: BatchNormParams = { runningMean, runningVar, weight, bias, momentum, eps };
   if (training) {
     const count = x.numel / c;
     if (count <= 1)
       throw new ValueError(
         `batchNorm: expected more than 1 value per channel when training, got input ${formatShape(x.shape)}`,
       );
+  } else if (!runningMean || !runningVar) {
+    throw new ValueError("batchNorm: evaluation mode needs runningMean and runningVar");
+  }
+  // Mixed or integer dtypes take the composite path, which promotes like the tensor ops do.
+  const fusable =
+    isFloating(x.dtype) && [runningMean, runningVar, weight, bias].every((t) => !t || t.dtype === x.dtype);
+  if (!fusable) return batchNormComposite(x, training, params);
+  return training ? batchNormTraining(x, params) : batchNormEval(x, params);
+}
+
+interface BatchNormParams {
+  runningMean: Tensor | null;
+  runningVar: Tensor | null;
+  weight: Tensor | null;
+  bias: Tensor | null;
+  momentum: number;
+  eps: number;
+}
+
+/** Every dim but the channel dim 1. */
+function channelAxes(x: Tensor): number[] {
+  return x.shape.map((_, i) => i).filter((i) => i !== 1);
+}
+
+/** [1, C, 1, ...]: a per-channel vector viewed to broadcast against x. */
+function channelView(t: Tensor, x: Tensor): Tensor {
+  return reshape(
+    t,
+    x.shape.map((d, i) => (i === 1 ? d : 1)),
+  );
+}
+
+/** x as the contiguous [n, c, inner] array the kernels take. */
+function layout(x: Tensor): { data: TypedArray; n: number; c: number; inner: number } {
+  const src = contiguous(x.detach());
+  const inner = x.ndim > 2 ? numel(x.shape.slice(2)) : 1;
+  return { data: src.storage.subarray(src.offset), n: x.shape[0]!, c: x.shape[1]!, inner };
+}
+
+function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
+  const { data, n, c, inner } = layout(x);
+  const { weight, bias, eps } = p;
+  const mean = empty([c], x.dtype);
+  const variance = empty([c], x.dtype);
+  kernel("batchNormStats")(data, n, c, inner, mean.storage, variance.storage);
+  const invstd = empty([c], x.dtype);
+  const scale = empty([c], x.dtype);
+  const shift = empty([c], x.dtype);
+  const w = weight?.data ?? null;
+  const b = bias?.data ?? null;
+  for (let ch = 0; ch < c; ch++) {
+    invstd.storage[ch] = 1 / Math.sqrt(variance.storage[ch]! + eps);
+    scale.storage[ch] = (w ? w[ch]! : 1) * invstd.storage[ch]!;
+    shift.storage[ch] = (b ? b[ch]! : 0) - mean.storage[ch]! * scale.storage[ch]!;
+  }
+  const count = n * inner;
+  noGrad(() => {
+    if (p.runningMean) updateRunning(p.runningMean, mean, p.momentum);
+    if (p.runningVar) updateRunning(p.runningVar, mul(variance, count / (count - 1)), p.momentum);
+  });
+  const out = empty(x.shape, x.dtype);
+  kernel("channelAffine")(data, n, c, inner, scale.storage, shift.storage, false, out.storage);
+
+  const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
+  return record("batchNorm", inputs, out, (g) => {
+    let gx: Tensor | null;
+    let gw: Tensor | null;
+    let gb: Tensor | null;
+    if (isGradEnabled()) {
+      [gx, gw, gb] = batchNormGradComposite(x, g, p);
+    } else {
+      const gl = layout(g);
+      gx = x.requiresGrad ? empty(x.shape, x.dtype) : null;
+      gw = weight?.requiresGrad ? empty([c], x.dtype) : null;
+      gb = bias?.requiresGrad ? empty([c], x.dtype) : null;
+      kernel("batchNormBackward")(
+        data,
+        gl.data,
+        n,
+        c,
+        inner,
+        mean.storage,
+        invstd.storage,
+        w,
+        gx?.storage ?? null,
+        gw?.storage ?? null,
+        gb?.storage ?? null,
+      );
+    }
+    return [gx, ...(weight ? [gw] : []), ...(bias ? [gb] : [])];
+  });
+}
+
+/**
+ * Training-mode batch norm's gradient in tensor ops (recorded, so it can be differentiated
+ * again): with x̂ = (x − mean)·invstd and ĝ = g·weight,
+ *   gx = invstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)),  gWeight = Σ g·x̂,  gBias = Σ g.
+ */
+function batchNormGradComposite(
+  x: Tensor,
+  g: Tensor,
+  p: BatchNormParams,
+): [Tensor | null, Tensor | null, Tensor | null] {
+  const axes = channelAxes(x);
+  const invstd = rsqrt(add(variance(x, axes, { correction: 0, keepdim: true }), p.eps));
+  const xhat = mul(sub(x, mean(x, axes, true)), invstd);
+  const gb = p.bias?.requiresGrad ? sum(g, axes) : null;
+  const gw = p.weight?.requiresGrad ? sum(mul(g, xhat), axes) : null;
+  let gx: Tensor | null = null;
+  if (x.requiresGrad) {
+    const gh = p.weight ? mul(g, channelView(p.weight, x)) : g;
+    const centred = sub(gh, mean(gh, axes, true));
+    gx = mul(sub(centred, mul(xhat, mean(mul(gh, xhat), axes, true))), invstd);
+  }
+  return [gx, gw, gb];
+}
+
+/**
+ * Evaluation mode: y = x·scale + shift with scale = weight/√(runningVar + eps) and
+ * shift = bias − runningMean·scale, one fused pass. The per-channel scale and shift are tensor
+ * ops on [C] vectors, so gradients reach weight, bias and the running statistics if they need them.
+ */
+function batchNormEval(x: Tensor, p: BatchNormParams): Tensor {
+  const rm = p.runningMean!;
+  const rv = p.runningVar!;
+  let scale = rsqrt(add(rv, p.eps));
+  if (p.weight) scale = mul(scale, p.weight);
+  let shift = neg(mul(rm, scale));
+  if (p.bias) shift = add(shift, p.bias);
+  return channelAffine(x, scale, shift);
+}
+
+/** y[:, c, ...] = x[:, c, ...]·scale[c] + shift[c]; a primitive with a tensor-op gradient. */
+function channelAffine(x: Tensor, scale: Tensor, shift: Tensor): Tensor {
+  const { data, n, c, inner } = layout(x);
+  const out = empty(x.shape, x.dtype);
+  kernel("channelAffine")(data, n, c, inner, scale.data, shift.data, false, out.storage);
+  return record("channelAffine", [x, scale, shift], out, (g) => {
+    const axes = channelAxes(x);
+    return [
+      x.requiresGrad ? mul(g, channelView(scale, x)) : null,
+      scale.requiresGrad ? sum(mul(g, x), axes) : null,
+      shift.requiresGrad ? sum(g, axes) : null,
+    ];
+  });
+}
+
+/** The definition in tensor ops, for inputs the fused path does not take (mixed dtypes). */
+function batchNormComposite(x: Tensor, training: boolean, p: BatchNormParams): Tensor {
+  const c = x.shape[1]!;
+  const axes = channelAxes(x);
+  let m: Tensor;
+  let v: Tensor;
+  if (training) {
+    const count = x.numel / c;
     m = mean(x, axes, true);
     v = variance(x, axes, { correction: 0, keepdim: true });
     noGrad(() => {
-      if (runningMean) updateRunning(runningMean, reshape(m, [c]), momentum);
-      if (runningVar) updateRunning(runningVar, mul(reshape(v, [c]), count / (count - 1)), momentum);
+      if (p.runningMean) updateRunning(p.runningMean, reshape(m, [c]), p.momentum);
+      if (p.runningVar) updateRunning(p.runningVar, mul(reshape(v, [c]), count / (count - 1)), p.momentum);
     });
   } else {
-    if (!runningMean || !runningVar)
-      throw new ValueError("batchNorm: evaluation mode needs runningMean and runningVar");
-    m = reshape(runningMean, bshape);
-    v = reshape(runningVar, bshape);
+    m = channelView(p.runningMean!, x);
+    v = channelView(p.runningVar!, x);
   }
-  let y = mul(sub(x, m), rsqrt(add(v, eps)));
-  if (weight) y = mul(y, reshape(weight, bshape));
-  if (bias) y = add(y, reshape(bias, bshape));
+  let y = mul(sub(x, m), rsqrt(add(v, p.eps)));
+  if (p.weight) y = mul(y, channelView(p.weight, x));
+  if (p.bias) y = add(y, channelView(p.bias, x));
   return y;
 }
 

@@ -5,7 +5,7 @@ import { Tensor } from "../../tensor/tensor.js";
 import { formatShape } from "../../tensor/shape.js";
 import type { Pool2dParams } from "../../backend/backend.js";
 import { kernel } from "../../backend/registry.js";
-import { record } from "../engine.js";
+import { isGradEnabled, record } from "../engine.js";
 import { ShapeError, ValueError } from "../../errors.js";
 import { cat, contiguous, reshape } from "./movement.js";
 import { gather, scatterAdd } from "./indexing.js";
@@ -76,11 +76,29 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const values = empty([p.n, p.c, p.outH, p.outW], x.dtype);
   const indices = empty([p.n, p.c, p.outH * p.outW], "int32");
   kernel("maxPool2d")(src.storage.subarray(src.offset), p, values.storage, indices.storage as Int32Array);
-  const planes = [p.n, p.c, p.h * p.w];
-  // Forward values come straight from the kernel; the gradient is that of gather on the planes.
+  // Forward values come straight from the kernel; the gradient is that of gather on the planes,
+  // run as one scatter kernel unless it is being recorded for higher derivatives.
   return record("maxPool2d", [x], values, (g) => [
-    reshape(scatterAdd(empty(planes, g.dtype), 2, indices, reshape(g, [p.n, p.c, p.outH * p.outW])), x.shape),
+    isGradEnabled() ? maxPool2dGradComposite(g, indices, p, x.shape) : maxPool2dGrad(g, indices, p, x.shape),
   ]);
+}
+
+function maxPool2dGrad(g: Tensor, indices: Tensor, p: Pool2dParams, shape: readonly number[]): Tensor {
+  const gc = contiguous(g);
+  const out = empty(shape, g.dtype);
+  kernel("maxPool2dBackward")(gc.storage.subarray(gc.offset), indices.storage as Int32Array, p, out.storage);
+  return out;
+}
+
+function maxPool2dGradComposite(
+  g: Tensor,
+  indices: Tensor,
+  p: Pool2dParams,
+  shape: readonly number[],
+): Tensor {
+  const planes = [p.n, p.c, p.h * p.w];
+  const gFlat = reshape(g, [p.n, p.c, p.outH * p.outW]);
+  return reshape(scatterAdd(empty(planes, g.dtype), 2, indices, gFlat), shape);
 }
 
 /** Max pooling that also returns the flat (h*W + w) index of each max within its plane. */

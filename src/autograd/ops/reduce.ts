@@ -29,8 +29,12 @@ function reduceKept(op: ReduceOp, x: Tensor, axes: readonly number[], dtype: DTy
   if (axes.length === 0) return cast(x.detach(), dtype);
   let cur = contiguous(x.detach());
   if (cur.dtype !== dtype) cur = cast(cur, dtype);
-  for (let k = axes.length - 1; k >= 0; k--) {
-    const axis = axes[k]!;
+  // Adjacent dims that are both reduced (or both kept) act as one: [N, C, H, W] over (0, 2, 3)
+  // is [N, C, H·W] over (0, 2), two kernel passes instead of three.
+  const merged = mergeAdjacent(cur.shape, axes);
+  cur = new Tensor(cur.storage, merged.shape, dtype, undefined, cur.offset);
+  for (let k = merged.axes.length - 1; k >= 0; k--) {
+    const axis = merged.axes[k]!;
     const shape = cur.shape;
     const outer = numel(shape.slice(0, axis));
     const size = shape[axis]!;
@@ -39,7 +43,25 @@ function reduceKept(op: ReduceOp, x: Tensor, axes: readonly number[], dtype: DTy
     kernel("reduce")(op, cur.storage.subarray(cur.offset), outer, size, inner, out.storage);
     cur = out;
   }
-  return cur;
+  return new Tensor(cur.storage, keptShape(x.shape, axes), dtype);
+}
+
+/** The shape with runs of adjacent reduced dims, and of adjacent kept dims, multiplied out. */
+function mergeAdjacent(shape: Shape, axes: readonly number[]): { shape: number[]; axes: number[] } {
+  const outShape: number[] = [];
+  const outAxes: number[] = [];
+  let prevReduced: boolean | null = null;
+  shape.forEach((d, i) => {
+    const reduced = axes.includes(i);
+    if (reduced === prevReduced) {
+      outShape[outShape.length - 1]! *= d;
+    } else {
+      if (reduced) outAxes.push(outShape.length);
+      outShape.push(d);
+    }
+    prevReduced = reduced;
+  });
+  return { shape: outShape, axes: outAxes };
 }
 
 /** Sum over axes (all when undefined). Integer and bool tensors sum to int32. */

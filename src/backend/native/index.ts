@@ -54,6 +54,39 @@ export interface NativeAddon {
   conv2dBackwardInput(gy: Float32Array, w: Float32Array, params: Int32Array, out: Float32Array): void;
   conv2dBackwardWeight(x: Float32Array, gy: Float32Array, params: Int32Array, out: Float32Array): void;
   maxPool2d(x: Float32Array, params: Int32Array, out: Float32Array, indices: Int32Array): void;
+  maxPool2dBackward(g: Float32Array, indices: Int32Array, params: Int32Array, out: Float32Array): void;
+  reluBackward(g: Float32Array, y: Float32Array, out: Float32Array): void;
+  batchNormStats(
+    x: Float32Array,
+    n: number,
+    c: number,
+    inner: number,
+    mean: Float32Array,
+    variance: Float32Array,
+  ): void;
+  channelAffine(
+    x: Float32Array,
+    n: number,
+    c: number,
+    inner: number,
+    scale: Float32Array,
+    shift: Float32Array,
+    relu: boolean,
+    out: Float32Array,
+  ): void;
+  batchNormBackward(
+    x: Float32Array,
+    g: Float32Array,
+    n: number,
+    c: number,
+    inner: number,
+    mean: Float32Array,
+    invstd: Float32Array,
+    weight: Float32Array | null,
+    gx: Float32Array | null,
+    gWeight: Float32Array | null,
+    gBias: Float32Array | null,
+  ): void;
   reduce(op: number, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
   softmax(log: boolean, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
   unary(op: number, x: Float32Array, meta: Float64Array, out: Float32Array): void;
@@ -255,6 +288,48 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
     maxPool2d(x, p, out, indices) {
       if (!isF32(x) || !isF32(out)) return ref.maxPool2d(x, p, out, indices);
       lib.maxPool2d(x, packPool(p), out, indices);
+    },
+    maxPool2dBackward(g, indices, p, out) {
+      if (!isF32(g) || !isF32(out)) return ref.maxPool2dBackward(g, indices, p, out);
+      lib.maxPool2dBackward(g, indices, packPool(p), out);
+    },
+    reluBackward(g, y, out) {
+      if (!isF32(g) || !isF32(y) || !isF32(out) || out.length < MIN_ELEMENTWISE) {
+        return ref.reluBackward(g, y, out);
+      }
+      lib.reluBackward(g, y, out);
+    },
+    batchNormStats(x, n, c, inner, mean, variance) {
+      if (!isF32(x) || !isF32(mean) || !isF32(variance)) {
+        return ref.batchNormStats(x, n, c, inner, mean, variance);
+      }
+      lib.batchNormStats(x, n, c, inner, mean, variance);
+    },
+    channelAffine(x, n, c, inner, scale, shift, relu, out) {
+      if (!isF32(x) || !isF32(scale) || !isF32(shift) || !isF32(out)) {
+        return ref.channelAffine(x, n, c, inner, scale, shift, relu, out);
+      }
+      lib.channelAffine(x, n, c, inner, scale, shift, relu, out);
+    },
+    batchNormBackward(x, g, n, c, inner, mean, invstd, weight, gx, gWeight, gBias) {
+      const f32 = (a: TypedArray | null) => a === null || isF32(a);
+      if (![x, g, mean, invstd, weight, gx, gWeight, gBias].every(f32)) {
+        return ref.batchNormBackward(x, g, n, c, inner, mean, invstd, weight, gx, gWeight, gBias);
+      }
+      const F = (a: TypedArray | null) => a as Float32Array | null;
+      lib.batchNormBackward(
+        x as Float32Array,
+        g as Float32Array,
+        n,
+        c,
+        inner,
+        mean as Float32Array,
+        invstd as Float32Array,
+        F(weight),
+        F(gx),
+        F(gWeight),
+        F(gBias),
+      );
     },
     reduce(op, x, outer, size, inner, out) {
       if (!isF32(x) || !isF32(out) || outer * size * inner < MIN_ELEMENTWISE) {

@@ -8,6 +8,13 @@ import { matmul } from "./matmul.js";
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from "./conv.js";
 import { maxPool2d } from "./pool.js";
 import { gather, pad, scatterAdd } from "./indexing.js";
+import {
+  batchNormBackward,
+  batchNormStats,
+  channelAffine,
+  maxPool2dBackward,
+  reluBackward,
+} from "./normalization.js";
 
 export const refKernels: Kernels = {
   unary,
@@ -22,6 +29,11 @@ export const refKernels: Kernels = {
   conv2dBackwardInput,
   conv2dBackwardWeight,
   maxPool2d,
+  maxPool2dBackward,
+  reluBackward,
+  batchNormStats,
+  channelAffine,
+  batchNormBackward,
   gather,
   scatterAdd,
   pad,

@@ -1,0 +1,163 @@
+#include "norm.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common.h"
+#include "threadpool.h"
+
+namespace nabla {
+
+namespace {
+
+// Σ (x − k) and Σ (x − k)² over one contiguous row, with 8 float partial sums per block of 512
+// (vectorisable) folded into double accumulators: float rounding stays within a short block and
+// the long sums run in double. The order depends only on the row length: deterministic.
+inline void shifted_sums(const float* x, int64_t len, float k, double& s1, double& s2) {
+  constexpr int64_t kBlock = 512;
+  for (int64_t b = 0; b < len; b += kBlock) {
+    const int64_t e = std::min(len, b + kBlock);
+    float a1[8] = {0, 0, 0, 0, 0, 0, 0, 0}, a2[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = b;
+    for (; i + 8 <= e; i += 8) {
+      for (int j = 0; j < 8; j++) {
+        const float d = x[i + j] - k;
+        a1[j] += d;
+        a2[j] += d * d;
+      }
+    }
+    for (; i < e; i++) {
+      const float d = x[i] - k;
+      a1[0] += d;
+      a2[0] += d * d;
+    }
+    double t1 = 0, t2 = 0;
+    for (int j = 0; j < 8; j++) {
+      t1 += a1[j];
+      t2 += a2[j];
+    }
+    s1 += t1;
+    s2 += t2;
+  }
+}
+
+// Σ g and Σ g·(x − m) over one contiguous row, blocked the same way.
+inline void grad_sums(const float* g, const float* x, int64_t len, float m, double& sg, double& sgd) {
+  constexpr int64_t kBlock = 512;
+  for (int64_t b = 0; b < len; b += kBlock) {
+    const int64_t e = std::min(len, b + kBlock);
+    float a1[8] = {0, 0, 0, 0, 0, 0, 0, 0}, a2[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = b;
+    for (; i + 8 <= e; i += 8) {
+      for (int j = 0; j < 8; j++) {
+        a1[j] += g[i + j];
+        a2[j] += g[i + j] * (x[i + j] - m);
+      }
+    }
+    for (; i < e; i++) {
+      a1[0] += g[i];
+      a2[0] += g[i] * (x[i] - m);
+    }
+    double t1 = 0, t2 = 0;
+    for (int j = 0; j < 8; j++) {
+      t1 += a1[j];
+      t2 += a2[j];
+    }
+    sg += t1;
+    sgd += t2;
+  }
+}
+
+}  // namespace
+
+void batch_norm_stats(const float* x, int64_t n, int64_t c, int64_t inner, float* mean, float* var) {
+  const int64_t m = n * inner;
+  // One channel per task: each channel's sums run over images then positions in a fixed order.
+  parallel_for(c, threads_for(static_cast<double>(n) * c * inner), [&](int64_t b, int64_t e) {
+    for (int64_t ch = b; ch < e; ch++) {
+      const float k = m > 0 ? x[ch * inner] : 0.f;
+      double s1 = 0, s2 = 0;
+      for (int64_t i = 0; i < n; i++) shifted_sums(x + (i * c + ch) * inner, inner, k, s1, s2);
+      const double mu = m > 0 ? s1 / static_cast<double>(m) : 0.0;
+      mean[ch] = static_cast<float>(k + mu);
+      var[ch] = static_cast<float>(m > 0 ? std::max(s2 / static_cast<double>(m) - mu * mu, 0.0) : 0.0);
+    }
+  });
+}
+
+void channel_affine(const float* x, int64_t n, int64_t c, int64_t inner, const float* scale, const float* shift,
+                    bool relu, float* y) {
+  const int64_t planes = n * c;
+  parallel_for(planes, threads_for(static_cast<double>(planes) * inner), [&](int64_t b, int64_t e) {
+    for (int64_t pl = b; pl < e; pl++) {
+      const int64_t ch = pl % c;
+      const float a = scale[ch], s = shift[ch];
+      const float* xp = x + pl * inner;
+      float* yp = y + pl * inner;
+      if (relu) {
+        for (int64_t j = 0; j < inner; j++) {
+          const float v = xp[j] * a + s;
+          yp[j] = v > 0.f || std::isnan(v) ? v : 0.f;
+        }
+      } else {
+        for (int64_t j = 0; j < inner; j++) yp[j] = xp[j] * a + s;
+      }
+    }
+  });
+}
+
+void batch_norm_backward(const float* x, const float* g, int64_t n, int64_t c, int64_t inner, const float* mean,
+                         const float* invstd, const float* weight, float* gx, float* gw, float* gb) {
+  const double m = static_cast<double>(n * inner);
+  parallel_for(c, threads_for(static_cast<double>(n) * c * inner * 2), [&](int64_t b, int64_t e) {
+    for (int64_t ch = b; ch < e; ch++) {
+      const float mu = mean[ch];
+      const double is = invstd[ch];
+      double sg = 0, sgd = 0;
+      for (int64_t i = 0; i < n; i++) {
+        const int64_t off = (i * c + ch) * inner;
+        grad_sums(g + off, x + off, inner, mu, sg, sgd);
+      }
+      if (gb) gb[ch] = static_cast<float>(sg);
+      if (gw) gw[ch] = static_cast<float>(sgd * is);
+      if (!gx) continue;
+      const double w = weight ? weight[ch] : 1.0;
+      const float k1 = static_cast<float>(w * is);
+      const float k2 = static_cast<float>(-w * is * is * is * sgd / m);
+      const float k3 = static_cast<float>(-w * is * sg / m);
+      for (int64_t i = 0; i < n; i++) {
+        const int64_t off = (i * c + ch) * inner;
+        const float* gp = g + off;
+        const float* xp = x + off;
+        float* op = gx + off;
+        for (int64_t j = 0; j < inner; j++) op[j] = k1 * gp[j] + k2 * (xp[j] - mu) + k3;
+      }
+    }
+  });
+}
+
+void relu_backward(const float* g, const float* y, int64_t len, float* out) {
+  constexpr int64_t kChunk = 1 << 14;
+  parallel_for(ceil_div(len, kChunk), threads_for(static_cast<double>(len), 65536), [&](int64_t b, int64_t e) {
+    const int64_t lo = b * kChunk, hi = std::min(len, e * kChunk);
+    for (int64_t i = lo; i < hi; i++) out[i] = y[i] > 0.f ? g[i] : 0.f;
+  });
+}
+
+void max_pool2d_backward(const float* g, const int32_t* idx, const PoolParams& p, float* out) {
+  const int64_t planes = p.n * p.c, HW = p.h * p.w, P = p.oh * p.ow;
+  // One plane per task (windows of different planes never share an input element).
+  parallel_for(planes, threads_for(static_cast<double>(planes) * P * 4), [&](int64_t b, int64_t e) {
+    for (int64_t pl = b; pl < e; pl++) {
+      const float* gp = g + pl * P;
+      const int32_t* ip = idx + pl * P;
+      float* op = out + pl * HW;
+      for (int64_t k = 0; k < P; k++) {
+        const int32_t i = ip[k];
+        if (i >= 0 && i < HW) op[i] += gp[k];
+      }
+    }
+  });
+}
+
+}  // namespace nabla

@@ -1,0 +1,28 @@
+// Fused kernels of the training step: batch-norm statistics, the per-channel affine map that
+// applies a batch norm (optionally followed by ReLU), batch norm's gradient, ReLU's gradient and
+// max pooling's gradient. All arrays are contiguous; [n, c, inner] is the NC(HW) layout.
+#pragma once
+#include <cstdint>
+
+#include "pool.h"
+
+namespace nabla {
+
+// mean[ch], var[ch]: mean and biased variance over the n·inner elements of channel ch.
+void batch_norm_stats(const float* x, int64_t n, int64_t c, int64_t inner, float* mean, float* var);
+
+// y = x·scale[ch] + shift[ch], then max(y, 0) when relu.
+void channel_affine(const float* x, int64_t n, int64_t c, int64_t inner, const float* scale, const float* shift,
+                    bool relu, float* y);
+
+// Training-mode batch-norm gradient (see Kernels.batchNormBackward); weight, gx, gw, gb may be null.
+void batch_norm_backward(const float* x, const float* g, int64_t n, int64_t c, int64_t inner, const float* mean,
+                         const float* invstd, const float* weight, float* gx, float* gw, float* gb);
+
+// out[i] = y[i] > 0 ? g[i] : 0.
+void relu_backward(const float* g, const float* y, int64_t len, float* out);
+
+// out (zeroed by the caller) += g scattered to the recorded in-plane indices (-1: skipped).
+void max_pool2d_backward(const float* g, const int32_t* idx, const PoolParams& p, float* out);
+
+}  // namespace nabla

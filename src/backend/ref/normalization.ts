@@ -1,0 +1,102 @@
+// Reference kernels of the fused training-step ops: batch-norm statistics, the per-channel affine
+// map that applies a batch norm, batch norm's gradient, ReLU's gradient and max pooling's
+// gradient. Sums run in float64 in a fixed order (channel by channel, images then positions).
+import type { Kernels } from "../backend.js";
+
+export const batchNormStats: Kernels["batchNormStats"] = (x, n, c, inner, mean, variance) => {
+  const m = n * inner;
+  for (let ch = 0; ch < c; ch++) {
+    // Sums of (x − k) with k the channel's first element: the variance does not lose its digits
+    // to cancellation when the mean is large compared with the spread.
+    const k = m > 0 ? x[ch * inner]! : 0;
+    let s1 = 0;
+    let s2 = 0;
+    for (let i = 0; i < n; i++) {
+      const base = (i * c + ch) * inner;
+      for (let j = 0; j < inner; j++) {
+        const d = x[base + j]! - k;
+        s1 += d;
+        s2 += d * d;
+      }
+    }
+    const mu = s1 / m;
+    mean[ch] = k + mu;
+    variance[ch] = Math.max(s2 / m - mu * mu, 0);
+  }
+};
+
+export const channelAffine: Kernels["channelAffine"] = (x, n, c, inner, scale, shift, relu, out) => {
+  for (let i = 0; i < n; i++) {
+    for (let ch = 0; ch < c; ch++) {
+      const a = scale[ch]!;
+      const b = shift[ch]!;
+      const base = (i * c + ch) * inner;
+      if (relu) {
+        for (let j = base; j < base + inner; j++) {
+          const v = x[j]! * a + b;
+          out[j] = v > 0 || v !== v ? v : 0;
+        }
+      } else {
+        for (let j = base; j < base + inner; j++) out[j] = x[j]! * a + b;
+      }
+    }
+  }
+};
+
+export const batchNormBackward: Kernels["batchNormBackward"] = (
+  x,
+  g,
+  n,
+  c,
+  inner,
+  mean,
+  invstd,
+  weight,
+  gx,
+  gWeight,
+  gBias,
+) => {
+  const m = n * inner;
+  for (let ch = 0; ch < c; ch++) {
+    const mu = mean[ch]!;
+    const is = invstd[ch]!;
+    let sg = 0; // Σ g
+    let sgd = 0; // Σ g·(x − mean)
+    for (let i = 0; i < n; i++) {
+      const base = (i * c + ch) * inner;
+      for (let j = base; j < base + inner; j++) {
+        sg += g[j]!;
+        sgd += g[j]! * (x[j]! - mu);
+      }
+    }
+    if (gBias) gBias[ch] = sg;
+    if (gWeight) gWeight[ch] = sgd * is;
+    if (!gx) continue;
+    // gx = k1·g + k2·(x − mean) + k3, the formula above expanded per channel.
+    const w = weight ? weight[ch]! : 1;
+    const k1 = w * is;
+    const k2 = (-w * is * is * is * sgd) / m;
+    const k3 = (-w * is * sg) / m;
+    for (let i = 0; i < n; i++) {
+      const base = (i * c + ch) * inner;
+      for (let j = base; j < base + inner; j++) gx[j] = k1 * g[j]! + k2 * (x[j]! - mu) + k3;
+    }
+  }
+};
+
+export const reluBackward: Kernels["reluBackward"] = (g, y, out) => {
+  for (let i = 0; i < out.length; i++) out[i] = y[i]! > 0 ? g[i]! : 0;
+};
+
+export const maxPool2dBackward: Kernels["maxPool2dBackward"] = (g, indices, p, out) => {
+  const inPlane = p.h * p.w;
+  const outPlane = p.outH * p.outW;
+  for (let plane = 0; plane < p.n * p.c; plane++) {
+    const o = plane * outPlane;
+    const base = plane * inPlane;
+    for (let k = 0; k < outPlane; k++) {
+      const idx = indices[o + k]!;
+      if (idx >= 0) out[base + idx]! += g[o + k]!;
+    }
+  }
+};

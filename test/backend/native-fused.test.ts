@@ -1,0 +1,172 @@
+// The fused training-step kernels (batch-norm statistics / affine / backward, ReLU backward,
+// max-pool backward) of the native backend against the reference kernels, the ops that use them
+// through the op-info conformance driver on the native backend, and bitwise determinism of whole
+// training steps across runs and thread counts. Skips when the addon has not been built.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Pool2dParams } from "../../src/backend/backend.js";
+import { refKernels as ref } from "../../src/backend/ref/index.js";
+import { loadNativeBackend } from "../../src/backend/native/index.js";
+import { checkOpInfo, opInfos } from "../../src/autograd/testing/opinfo.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const built = existsSync(path.join(root, "build", "Release", "nabla_native.node"));
+const skip: string | false = !built
+  ? "native addon not built"
+  : process.env["NABLA_BACKEND"] === "ref"
+    ? "NABLA_BACKEND=ref"
+    : false;
+
+let seed = 99;
+function randn(n: number, scale = 1, offset = 0): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const u = Math.max(seed / 4294967296, 1e-12);
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    a[i] = offset + scale * Math.sqrt(-2 * Math.log(u)) * Math.cos((2 * Math.PI * seed) / 4294967296);
+  }
+  return a;
+}
+
+/** |got − want| ≤ rtol·(|want| + scale), scale defaulting to max |want|. */
+function assertClose(got: Float32Array, want: Float32Array, rtol: number, what: string, scale = 0): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  for (const v of want) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < want.length; i++) {
+    const bound = rtol * (Math.abs(want[i]!) + scale) + 1e-30;
+    if (!(Math.abs(got[i]! - want[i]!) <= bound))
+      assert.fail(`${what}[${i}]: got ${got[i]}, want ${want[i]}`);
+  }
+}
+
+// n, c, inner (inner = 1 is BatchNorm1d's [N, C] layout), and a mean offset far from 0.
+const BN_CASES: [number, number, number, number][] = [
+  [2, 3, 5, 0],
+  [64, 32, 784, 0],
+  [7, 5, 1, 0],
+  [3, 4, 1000, 100],
+  [1, 2, 9, -3],
+];
+
+test("batchNormStats, channelAffine and batchNormBackward match the reference", { skip }, () => {
+  const k = loadNativeBackend()!.kernels;
+  for (const [n, c, inner, offset] of BN_CASES) {
+    const what = `[${n}, ${c}, ${inner}]`;
+    const x = randn(n * c * inner, 2, offset);
+    const mean = [new Float32Array(c), new Float32Array(c)] as const;
+    const variance = [new Float32Array(c), new Float32Array(c)] as const;
+    ref.batchNormStats(x, n, c, inner, mean[0], variance[0]);
+    k.batchNormStats!(x, n, c, inner, mean[1], variance[1]);
+    // The mean of centred data is a small difference of large sums: compare on the data's scale.
+    assertClose(mean[1], mean[0], 1e-6, `${what} mean`, 2);
+    assertClose(variance[1], variance[0], 1e-5, `${what} variance`);
+
+    const scale = randn(c);
+    const shift = randn(c);
+    for (const relu of [false, true]) {
+      const want = new Float32Array(x.length);
+      const got = new Float32Array(x.length);
+      ref.channelAffine(x, n, c, inner, scale, shift, relu, want);
+      k.channelAffine!(x, n, c, inner, scale, shift, relu, got);
+      assertClose(got, want, 1e-6, `${what} channelAffine relu=${relu}`);
+    }
+
+    const g = randn(x.length);
+    const invstd = variance[0].map((v) => 1 / Math.sqrt(v + 1e-5));
+    for (const weight of [randn(c), null]) {
+      const outs = [0, 1].map(() => ({
+        gx: new Float32Array(x.length),
+        gw: new Float32Array(c),
+        gb: new Float32Array(c),
+      }));
+      ref.batchNormBackward(
+        x,
+        g,
+        n,
+        c,
+        inner,
+        mean[0],
+        invstd,
+        weight,
+        outs[0]!.gx,
+        outs[0]!.gw,
+        outs[0]!.gb,
+      );
+      k.batchNormBackward!(x, g, n, c, inner, mean[0], invstd, weight, outs[1]!.gx, outs[1]!.gw, outs[1]!.gb);
+      assertClose(outs[1]!.gx, outs[0]!.gx, 1e-4, `${what} gx`);
+      assertClose(outs[1]!.gw, outs[0]!.gw, 1e-4, `${what} gWeight`);
+      assertClose(outs[1]!.gb, outs[0]!.gb, 1e-5, `${what} gBias`);
+    }
+    // Outputs the caller does not ask for are skipped (null), the others still computed.
+    const gx = new Float32Array(x.length);
+    k.batchNormBackward!(x, g, n, c, inner, mean[0], invstd, null, gx, null, null);
+    const want = new Float32Array(x.length);
+    ref.batchNormBackward(x, g, n, c, inner, mean[0], invstd, null, want, null, null);
+    assertClose(gx, want, 1e-4, `${what} gx alone`);
+  }
+});
+
+test("reluBackward and maxPool2dBackward match the reference exactly", { skip }, () => {
+  const k = loadNativeBackend()!.kernels;
+  for (const len of [5, 4096, 100003]) {
+    const g = randn(len);
+    const y = randn(len).map((v) => Math.max(v, 0));
+    y[1] = NaN; // NaN > 0 is false: no gradient, like PyTorch's threshold_backward
+    const want = new Float32Array(len);
+    const got = new Float32Array(len);
+    ref.reluBackward(g, y, want);
+    k.reluBackward!(g, y, got);
+    assert.deepEqual(got, want);
+  }
+  for (const [n, c, h, w, kk, s, pad] of [
+    [2, 3, 8, 8, 2, 2, 0],
+    [2, 3, 9, 7, 3, 2, 1],
+    [64, 32, 28, 28, 2, 2, 0],
+    [1, 2, 6, 6, 3, 1, 1], // overlapping windows: several gradients land on one input
+  ] as const) {
+    const outH = Math.floor((h + 2 * pad - kk) / s) + 1;
+    const outW = Math.floor((w + 2 * pad - kk) / s) + 1;
+    const p: Pool2dParams = {
+      ...{ n, c, h, w, kh: kk, kw: kk, strideH: s, strideW: s, padH: pad, padW: pad },
+      ...{ dilationH: 1, dilationW: 1, outH, outW },
+    };
+    const x = randn(n * c * h * w);
+    const values = new Float32Array(n * c * outH * outW);
+    const indices = new Int32Array(values.length);
+    ref.maxPool2d(x, p, values, indices);
+    const g = randn(values.length);
+    const want = new Float32Array(x.length);
+    const got = new Float32Array(x.length);
+    ref.maxPool2dBackward(g, indices, p, want);
+    k.maxPool2dBackward!(g, indices, p, got);
+    assert.deepEqual(got, want);
+  }
+});
+
+test("op-info conformance on the native backend for the ops with fused kernels", { skip }, () => {
+  const backend = loadNativeBackend()!;
+  const names = ["batchNorm", "batchNorm (running statistics update)", "relu", "maxPool2d", "sum", "mean"];
+  for (const name of names) {
+    const info = opInfos.find((i) => i.name === name);
+    assert.ok(info, name);
+    assert.deepEqual(checkOpInfo(info, { backend }), [], name);
+  }
+});
+
+test("training steps are bitwise reproducible across runs and thread counts", { skip }, () => {
+  const run = (threads: string) =>
+    execFileSync(process.execPath, ["--import", "tsx", path.join(root, "test/backend/step-hash.ts")], {
+      cwd: root,
+      env: { ...process.env, NABLA_NUM_THREADS: threads },
+      encoding: "utf8",
+    }).trim();
+  const two = run("2");
+  assert.ok(two.split(",").length > 10, two);
+  assert.equal(run("2"), two);
+  assert.equal(run("1"), two);
+});
