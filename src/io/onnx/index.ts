@@ -4,4 +4,4 @@ export { load, parseModel, type ParseOptions } from "./load.js";
 export { OnnxModule, ParameterGroup } from "./onnx-module.js";
 export { decodeModel, MIN_OPSET, MAX_OPSET, type OnnxModelProto, type OnnxNode } from "./decode.js";
 export { supportedOps } from "./ops/index.js";
-export { save, exportOnnx, type SaveOptions } from "./export/save.js";
+export { save, exportOnnx, traceToOnnx, type SaveOptions } from "./export/save.js";

@@ -189,16 +189,19 @@ function halfToFloat(bits: number, type: number): number {
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
+const byteView = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
 /** Encode a tensor as a TensorProto with raw little-endian data. */
 export function encodeTensor(tensor: Tensor, name: string, type: number): onnx.ITensorProto {
   const src = tensor.contiguous().data;
   let bytes: Uint8Array;
   switch (type) {
+    // Same element type: a byte view of the data, no copy (the encoder copies once).
     case DataType.FLOAT:
-      bytes = new Uint8Array(Float32Array.from(src).buffer);
+      bytes = byteView(src instanceof Float32Array ? src : new Float32Array(src));
       break;
     case DataType.DOUBLE:
-      bytes = new Uint8Array(Float64Array.from(src).buffer);
+      bytes = byteView(src instanceof Float64Array ? src : new Float64Array(src));
       break;
     case DataType.INT64:
       bytes = new Uint8Array(BigInt64Array.from(Array.from(src, (v) => BigInt(Math.trunc(v)))).buffer);

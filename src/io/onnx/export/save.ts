@@ -29,6 +29,15 @@ export function exportOnnx(
   exampleInput: Tensor,
   options: SaveOptions = {},
 ): Uint8Array {
+  return traceToOnnx(module, exampleInput, options).bytes;
+}
+
+/** exportOnnx that also returns the module's output on the example (computed while tracing). */
+export function traceToOnnx(
+  module: AnyModule | { call(x: Tensor): Tensor },
+  exampleInput: Tensor,
+  options: SaveOptions = {},
+): { bytes: Uint8Array; output: Tensor } {
   const opset = options.opset ?? 17;
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new ValueError(`ONNX export: opset must be between ${MIN_OPSET} and ${MAX_OPSET}, got ${opset}`);
@@ -82,7 +91,7 @@ export function exportOnnx(
       output: [valueInfo(outputName, traced.output)],
     },
   };
-  return onnx.ModelProto.encode(model).finish();
+  return { bytes: onnx.ModelProto.encode(model).finish(), output: traced.output.detach() };
 }
 
 /** Export `module` to an .onnx file (eval-mode forward, traced on `exampleInput`). */
