@@ -87,8 +87,24 @@ function matmul2d(a: Tensor, b: Tensor, aShape: Shape, bShape: Shape): Tensor {
     A.trans,
     B.trans,
   );
+  // Each gradient is produced in its operand's memory layout: for a transposed operand (like the
+  // weight of a linear layer, used as wᵀ) the product is computed transposed, so the gradient that
+  // reaches the leaf is dense and the optimizer does not have to copy it.
   return record("matmul", [a, b], out, (g) => [
-    a.requiresGrad ? matmul(g, transpose(b, -2, -1)) : null,
-    b.requiresGrad ? matmul(transpose(a, -2, -1), g) : null,
+    a.requiresGrad
+      ? isTransposed(a)
+        ? transpose(matmul(b, transpose(g, -2, -1)), -2, -1)
+        : matmul(g, transpose(b, -2, -1))
+      : null,
+    b.requiresGrad
+      ? isTransposed(b)
+        ? transpose(matmul(transpose(g, -2, -1), a), -2, -1)
+        : matmul(transpose(a, -2, -1), g)
+      : null,
   ]);
+}
+
+/** A 2-D matrix stored transposed (its transpose is dense). */
+function isTransposed(x: Tensor): boolean {
+  return x.ndim === 2 && !x.isContiguous && transpose(x.detach(), 0, 1).isContiguous;
 }

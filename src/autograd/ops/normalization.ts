@@ -2,6 +2,7 @@
 import type { Tensor } from "../../tensor/tensor.js";
 import { isFloating, type TypedArray } from "../../tensor/dtype.js";
 import { formatShape, numel } from "../../tensor/shape.js";
+import { fromArray } from "../../tensor/creation.js";
 import { defaultGenerator, type Generator } from "../../tensor/random.js";
 import { kernel } from "../../backend/registry.js";
 import { isGradEnabled, noGrad, record } from "../engine.js";
@@ -114,10 +115,8 @@ function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
     shift.storage[ch] = (b ? b[ch]! : 0) - mean.storage[ch]! * scale.storage[ch]!;
   }
   const count = n * inner;
-  noGrad(() => {
-    if (p.runningMean) updateRunning(p.runningMean, mean, p.momentum);
-    if (p.runningVar) updateRunning(p.runningVar, mul(variance, count / (count - 1)), p.momentum);
-  });
+  if (p.runningMean) updateRunningInPlace(p.runningMean, mean.storage, 1, p.momentum);
+  if (p.runningVar) updateRunningInPlace(p.runningVar, variance.storage, count / (count - 1), p.momentum);
   const out = empty(x.shape, x.dtype);
   kernel("channelAffine")(data, n, c, inner, scale.storage, shift.storage, false, out.storage);
 
@@ -227,6 +226,28 @@ function batchNormComposite(x: Tensor, training: boolean, p: BatchNormParams): T
   if (p.weight) y = mul(y, channelView(p.weight, x));
   if (p.bias) y = add(y, channelView(p.bias, x));
   return y;
+}
+
+/**
+ * running ← (1 − momentum)·running + momentum·(factor·batch) in one loop over the C channels,
+ * rounded after each operation like the tensor-op form below (float32: Math.fround).
+ */
+function updateRunningInPlace(running: Tensor, batch: TypedArray, factor: number, momentum: number): void {
+  if (!running.isContiguous) {
+    // (running buffers are dense in practice; a strided view goes the general way)
+    const b = fromArray(batch.slice(), [batch.length]);
+    noGrad(() => updateRunning(running, factor === 1 ? b : mul(b, factor), momentum));
+    return;
+  }
+  const fr = running.dtype === "float32" ? Math.fround : (v: number) => v;
+  const r = running.data;
+  const keep = fr(1 - momentum);
+  const m = fr(momentum);
+  const f = fr(factor);
+  for (let i = 0; i < r.length; i++) {
+    const b = factor === 1 ? batch[i]! : fr(batch[i]! * f);
+    r[i] = fr(fr(r[i]! * keep) + fr(b * m));
+  }
 }
 
 /** running ← (1 - momentum)·running + momentum·batch, written into running's storage. */
