@@ -4,6 +4,9 @@
       "target_name": "nabla_native",
       "sources": [
         "native/addon.cpp",
+        "native/int8.cpp",
+        "native/int8_avx512vnni.cpp",
+        "native/int8_avx2.cpp",
         "native/threadpool.cpp",
         "native/gemm.cpp",
         "native/gemm_avx512.cpp",

@@ -14,6 +14,7 @@
 #include "norm.h"
 #include "pool.h"
 #include "threadpool.h"
+#include "int8.h"  // compress: int8 kernels, see src/compress/int8-native.ts
 
 namespace nabla {
 namespace {
@@ -73,6 +74,7 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
                              InstanceMethod("unary", &NablaAddon::Unary),
                              InstanceMethod("binary", &NablaAddon::Binary),
                          });
+    register_int8(env, exports);  // compress: int8Conv2d, int8Isa, int8SelectIsa
   }
 
  private:

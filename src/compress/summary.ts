@@ -66,7 +66,26 @@ export function layerMacs(module: AnyModule, output: Tensor): number {
     return perSample * (module.inChannels / module.groups) * kh * kw;
   }
   if (module instanceof Linear) return perSample * module.inFeatures;
+  const q = module as Partial<QuantizedShape>;
+  if (module.constructor.name.startsWith("Quantized") && q.weight && q.outChannels)
+    return perSample * (q.weight.numel / q.outChannels);
   return 0;
+}
+
+/** What int8 layers (compress/quantize.ts) expose: their int8 weight as a buffer. */
+interface QuantizedShape {
+  weight: Tensor;
+  bias: Tensor;
+  outChannels: number;
+}
+
+/** Weight elements of a layer: its parameters, or an int8 layer's weight and bias buffers. */
+function layerParams(m: AnyModule): number {
+  let n = 0;
+  for (const p of m.parameters(false)) n += p.numel;
+  const q = m as Partial<QuantizedShape>;
+  if (m.constructor.name.startsWith("Quantized") && q.weight && q.bias) n += q.weight.numel + q.bias.numel;
+  return n;
 }
 
 /** The output of a Conv2d or Linear for input x, as zeros: what shape-only mode returns. */
@@ -122,7 +141,7 @@ export function summary(
       macs: 0,
       activationBytes: 0,
     };
-    for (const p of m.parameters(false)) row.params += p.numel;
+    row.params = layerParams(m);
     rows.set(m, row);
     handles.push(
       m.registerForwardHook((mod, _inputs, output) => {
@@ -152,7 +171,7 @@ export function summary(
   return {
     input: [...inputShape],
     rows: list,
-    params: model.numParameters(),
+    params: list.reduce((n, r) => n + r.params, 0) + ownParams(model),
     trainableParams: model.numParameters(true),
     macs,
     flops: 2 * macs,
@@ -160,6 +179,14 @@ export function summary(
     weightBytes,
     totalWeightBytes: Object.values(weightBytes).reduce((a, b) => a + b, 0),
   };
+}
+
+/** Parameters held by non-leaf modules themselves (rare; counted so totals stay complete). */
+function ownParams(model: Module): number {
+  let n = 0;
+  for (const m of model.modules())
+    if ([...m.children()].length > 0) for (const p of m.parameters(false)) n += p.numel;
+  return n;
 }
 
 /** The summary as a text table with totals. */

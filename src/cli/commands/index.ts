@@ -2,9 +2,11 @@
 import type { Command } from "commander";
 import { register as registerDiff } from "./diff.js";
 import { register as registerSummary } from "./summary.js";
+import { register as registerBench } from "./bench.js";
 import { register as registerTrain } from "./train.js";
 import { register as registerEval } from "./eval.js";
 import { register as registerPredict } from "./predict.js";
+import { register as registerCompress } from "./compress.js";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -14,4 +16,5 @@ export const commands: RegisterCommand[] = [
   registerPredict,
   registerDiff,
   registerSummary,
+  registerCompress,
 ];

@@ -1,0 +1,251 @@
+// Int8 convolution / linear: quantize the float input (per-tensor affine, 7-bit), im2col in
+// bytes, int8 GEMM with int32 accumulation (VNNI, AVX2 or scalar, chosen at run time), then one
+// pass that removes the zero-point term, scales, adds the bias, applies ReLU/ReLU6 and writes
+// float32 NCHW. See int8.h for the exact numerics (shared with src/compress/int8-ref.ts).
+//
+// This file is compiled for the baseline ISA; the floating-point epilogue must not be contracted
+// into FMAs, or results would differ from the reference in the last bit.
+#pragma GCC optimize("fp-contract=off")
+#include <napi.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "int8.h"
+#include "threadpool.h"
+
+namespace nabla {
+namespace {
+
+void int8_gemm_generic(const uint8_t* a, int64_t rows, int64_t k4, const int8_t* b, int64_t op, int32_t* c,
+                       int64_t ldc) {
+  for (int64_t r = 0; r < rows; r++) {
+    int32_t* cr = c + r * ldc;
+    for (int64_t o = 0; o < op; o++) cr[o] = 0;
+    const uint8_t* ar = a + r * 4 * k4;
+    for (int64_t k = 0; k < k4; k++) {
+      const int8_t* bk = b + k * op * 4;
+      for (int64_t o = 0; o < op; o++)
+        for (int j = 0; j < 4; j++) cr[o] += static_cast<int32_t>(ar[4 * k + j]) * bk[4 * o + j];
+    }
+  }
+}
+
+struct Isa {
+  const char* name;
+  Int8GemmFn fn;
+};
+
+Isa best_isa() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
+    return {"avx512vnni", int8_gemm_avx512vnni};
+  if (__builtin_cpu_supports("avx2")) return {"avx2", int8_gemm_avx2};
+#endif
+  return {"generic", int8_gemm_generic};
+}
+
+Isa g_isa = best_isa();
+
+// Per-thread byte buffers (grown on demand, kept for the thread's life).
+struct Buffers {
+  std::vector<uint8_t> xq, cols;
+  std::vector<int32_t> acc;
+};
+thread_local Buffers t_buf;
+
+struct Conv {
+  int64_t n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups, oh, ow;
+};
+
+// floor(x / scale + 0.5) + zero, clamped to [0, 127] (NaN → 0). Beyond ±1024 the clamp decides,
+// so the floor is taken on a small range with integer truncation instead of a libm call.
+inline uint8_t quantize(float x, double scale, int32_t zero) {
+  const double t = static_cast<double>(x) / scale + 0.5;
+  if (!(t > -1024.0)) return 0;
+  if (t > 1024.0) return 127;
+  int64_t i = static_cast<int64_t>(t);
+  if (static_cast<double>(i) > t) i--;
+  const int64_t q = i + zero;
+  return static_cast<uint8_t>(q < 0 ? 0 : q > 127 ? 127 : q);
+}
+
+struct Epilogue {
+  const int32_t* row_sum;
+  const float* w_scale;
+  const float* bias;
+  double x_scale;
+  int32_t x_zero;
+  int act;  // 0 none, 1 relu, 2 relu6
+
+  float operator()(int32_t acc, int64_t o) const {
+    const int64_t centered = static_cast<int64_t>(acc) - static_cast<int64_t>(x_zero) * row_sum[o];
+    const double m = x_scale * static_cast<double>(w_scale[o]);
+    double v = static_cast<double>(centered) * m + static_cast<double>(bias[o]);
+    if (act >= 1 && v < 0) v = 0;
+    if (act == 2 && v > 6) v = 6;
+    return static_cast<float>(v);
+  }
+};
+
+// Rows [r0, r1) of a linear layer: x [n][c] → out [n][o].
+void linear_rows(const float* x, const Conv& p, const int8_t* packed, const Epilogue& ep, float* out, int64_t r0,
+                 int64_t r1) {
+  const int64_t k4 = (p.c + 3) / 4, op = (p.o + 15) / 16 * 16, rows = r1 - r0;
+  Buffers& b = t_buf;
+  if (b.cols.size() < static_cast<size_t>(rows * 4 * k4)) b.cols.resize(rows * 4 * k4);
+  if (b.acc.size() < static_cast<size_t>(rows * op)) b.acc.resize(rows * op);
+  for (int64_t r = 0; r < rows; r++) {
+    uint8_t* dst = b.cols.data() + r * 4 * k4;
+    const float* src = x + (r0 + r) * p.c;
+    for (int64_t k = 0; k < p.c; k++) dst[k] = quantize(src[k], ep.x_scale, ep.x_zero);
+    for (int64_t k = p.c; k < 4 * k4; k++) dst[k] = 0;
+  }
+  g_isa.fn(b.cols.data(), rows, k4, packed, op, b.acc.data(), op);
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t o = 0; o < p.o; o++) out[(r0 + r) * p.o + o] = ep(b.acc[r * op + o], o);
+}
+
+// Output positions [q0, q1) of sample `s` of a convolution, all groups. Per group the input is
+// quantized once into a zero-point-padded channels-last buffer, so each im2col row is kh·kw
+// contiguous runs of C/groups bytes; the packed weights use the same k order (ky, kx, ci).
+void conv_part(const float* x, const Conv& p, const int8_t* packed, const Epilogue& ep, float* out, int64_t s,
+               int64_t q0, int64_t q1) {
+  const int64_t cg = p.c / p.groups, og = p.o / p.groups, kg = cg * p.kh * p.kw;
+  const int64_t k4 = (kg + 3) / 4, op = (og + 15) / 16 * 16, rows = q1 - q0, plane = p.h * p.w;
+  const int64_t hp = p.h + 2 * p.ph, wp = p.w + 2 * p.pw, positions = p.oh * p.ow;
+  Buffers& b = t_buf;
+  if (b.xq.size() < static_cast<size_t>(hp * wp * cg)) b.xq.resize(hp * wp * cg);
+  if (b.cols.size() < static_cast<size_t>(rows * 4 * k4)) b.cols.resize(rows * 4 * k4);
+  if (b.acc.size() < static_cast<size_t>(rows * op)) b.acc.resize(rows * op);
+  const uint8_t zero = static_cast<uint8_t>(ep.x_zero);
+  for (int64_t g = 0; g < p.groups; g++) {
+    uint8_t* xq = b.xq.data();
+    std::memset(xq, zero, hp * wp * cg);
+    const float* xg = x + (s * p.c + g * cg) * plane;
+    for (int64_t ci = 0; ci < cg; ci++)
+      for (int64_t iy = 0; iy < p.h; iy++) {
+        uint8_t* row = xq + ((iy + p.ph) * wp + p.pw) * cg + ci;
+        const float* src = xg + ci * plane + iy * p.w;
+        for (int64_t ix = 0; ix < p.w; ix++) row[ix * cg] = quantize(src[ix], ep.x_scale, ep.x_zero);
+      }
+    for (int64_t r = 0; r < rows; r++) {
+      const int64_t q = q0 + r, oy = q / p.ow, ox = q % p.ow;
+      uint8_t* dst = b.cols.data() + r * 4 * k4;
+      for (int64_t ky = 0; ky < p.kh; ky++)
+        for (int64_t kx = 0; kx < p.kw; kx++) {
+          const uint8_t* src = xq + ((oy * p.sh + ky * p.dh) * wp + ox * p.sw + kx * p.dw) * cg;
+          if (cg >= 16) {
+            std::memcpy(dst, src, cg);
+          } else {
+            for (int64_t ci = 0; ci < cg; ci++) dst[ci] = src[ci];
+          }
+          dst += cg;
+        }
+      for (int64_t k = kg; k < 4 * k4; k++) b.cols[r * 4 * k4 + k] = 0;
+    }
+    g_isa.fn(b.cols.data(), rows, k4, packed + g * k4 * op * 4, op, b.acc.data(), op);
+    for (int64_t oo = 0; oo < og; oo++) {
+      const int64_t o = g * og + oo;
+      float* dst = out + (s * p.o + o) * positions;
+      for (int64_t r = 0; r < rows; r++) dst[q0 + r] = ep(b.acc[r * op + oo], o);
+    }
+  }
+}
+
+template <typename T>
+T* typed(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, int64_t need, const char* what) {
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
+    throw Napi::TypeError::New(info.Env(), std::string("int8Conv2d: ") + what + " has the wrong array type");
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (static_cast<int64_t>(ta.ElementLength()) < need)
+    throw Napi::RangeError::New(info.Env(), std::string("int8Conv2d: ") + what + " is too short");
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+}
+
+// int8Conv2d(x, params Int32Array[16], packed Int8Array, rowSum Int32Array, wScale Float32Array,
+//            bias Float32Array, xScale, xZero, act, out)
+Napi::Value Int8Conv2d(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int32_t* q = typed<int32_t>(info, 1, napi_int32_array, 16, "params");
+  Conv p{q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12], q[13], q[14], q[15]};
+  if (p.groups < 1 || p.c % p.groups || p.o % p.groups || p.sh < 1 || p.sw < 1 || p.dh < 1 || p.dw < 1 || p.n < 0 ||
+      p.oh < 0 || p.ow < 0 || p.kh < 1 || p.kw < 1 || p.ph < 0 || p.pw < 0 || p.c < 1 || p.o < 1 ||
+      (p.oh - 1) * p.sh + (p.kh - 1) * p.dh >= p.h + 2 * p.ph || (p.ow - 1) * p.sw + (p.kw - 1) * p.dw >= p.w + 2 * p.pw)
+    throw Napi::RangeError::New(env, "int8Conv2d: invalid parameters");
+  const int64_t cg = p.c / p.groups, og = p.o / p.groups, kg = cg * p.kh * p.kw;
+  const int64_t k4 = (kg + 3) / 4, op = (og + 15) / 16 * 16;
+  const float* x = typed<float>(info, 0, napi_float32_array, p.n * p.c * p.h * p.w, "x");
+  const int8_t* packed = typed<int8_t>(info, 2, napi_int8_array, p.groups * k4 * op * 4, "packed weights");
+  Epilogue ep{};
+  ep.row_sum = typed<int32_t>(info, 3, napi_int32_array, p.o, "rowSum");
+  ep.w_scale = typed<float>(info, 4, napi_float32_array, p.o, "wScale");
+  ep.bias = typed<float>(info, 5, napi_float32_array, p.o, "bias");
+  ep.x_scale = info[6].As<Napi::Number>().DoubleValue();
+  ep.x_zero = info[7].As<Napi::Number>().Int32Value();
+  ep.act = info[8].As<Napi::Number>().Int32Value();
+  if (!(ep.x_scale > 0) || ep.x_zero < 0 || ep.x_zero > 127 || ep.act < 0 || ep.act > 2)
+    throw Napi::RangeError::New(env, "int8Conv2d: invalid quantization parameters");
+  float* out = typed<float>(info, 9, napi_float32_array, p.n * p.o * p.oh * p.ow, "out");
+
+  const double macs = static_cast<double>(p.n) * p.oh * p.ow * p.o * kg;
+  const int threads = threads_for(macs, 1 << 20);
+  const bool linear = p.h == 1 && p.w == 1 && p.kh == 1 && p.kw == 1 && p.ph == 0 && p.pw == 0 && p.groups == 1;
+  if (linear) {
+    // One GEMM over the batch rows, split in blocks of 4 rows between threads.
+    const int64_t blocks = (p.n + 3) / 4;
+    parallel_for(blocks, threads, [&](int64_t lo, int64_t hi) {
+      linear_rows(x, p, packed, ep, out, 4 * lo, std::min<int64_t>(p.n, 4 * hi));
+    });
+  } else {
+    // Work units: whole samples, or (for small batches) slices of one sample's output positions.
+    const int64_t positions = p.oh * p.ow;
+    const int64_t parts = p.n >= threads ? 1 : std::min<int64_t>(threads, (positions + 3) / 4);
+    parallel_for(p.n * parts, threads, [&](int64_t lo, int64_t hi) {
+      for (int64_t u = lo; u < hi; u++) {
+        int64_t q0, q1;
+        split_range(positions, static_cast<int>(parts), static_cast<int>(u % parts), q0, q1);
+        if (q1 > q0) conv_part(x, p, packed, ep, out, u / parts, q0, q1);
+      }
+    });
+  }
+  return env.Undefined();
+}
+
+Napi::Value Int8Isa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), g_isa.name); }
+
+// int8SelectIsa(name): "avx512vnni" | "avx2" | "generic"; false if this CPU lacks it.
+Napi::Value Int8SelectIsa(const Napi::CallbackInfo& info) {
+  const std::string want = info[0].As<Napi::String>().Utf8Value();
+  const Isa best = best_isa();
+  bool ok = false;
+  if (want == "generic") {
+    g_isa = {"generic", int8_gemm_generic};
+    ok = true;
+  }
+#if defined(__x86_64__) || defined(__i386__)
+  if (want == "avx2" && __builtin_cpu_supports("avx2")) {
+    g_isa = {"avx2", int8_gemm_avx2};
+    ok = true;
+  }
+  if (want == "avx512vnni" && std::strcmp(best.name, "avx512vnni") == 0) {
+    g_isa = best;
+    ok = true;
+  }
+#endif
+  return Napi::Boolean::New(info.Env(), ok);
+}
+
+}  // namespace
+
+void register_int8(Napi::Env env, Napi::Object exports) {
+  exports.Set("int8Conv2d", Napi::Function::New(env, Int8Conv2d, "int8Conv2d"));
+  exports.Set("int8Isa", Napi::Function::New(env, Int8Isa, "int8Isa"));
+  exports.Set("int8SelectIsa", Napi::Function::New(env, Int8SelectIsa, "int8SelectIsa"));
+}
+
+}  // namespace nabla
