@@ -7,12 +7,15 @@ import type { Command } from "commander";
 import { createModel, listModels, modelInfo } from "../../models/index.js";
 import { formatSummary, summary, type ModelSummary } from "../../compress/summary.js";
 import { ValueError } from "../../errors.js";
+import { measureSpeed } from "../../compress/measure.js";
+import { activeBackendName, initBackend } from "../backend.js";
 
 interface SummaryFlags {
   model: string;
   input?: string;
   json?: boolean;
   numClasses?: string;
+  measure?: boolean;
 }
 
 export function register(program: Command): void {
@@ -28,6 +31,10 @@ export function register(program: Command): void {
     .option("--input <C,H,W>", "input shape without the batch dim (default: the model's own, e.g. 3,224,224)")
     .option("--num-classes <n>", "number of output classes (default: the model's own)")
     .option("--json", "print one JSON object")
+    .option(
+      "--measure",
+      "also time batch-1 latency (median of 50) and batch-256 throughput (slow for big models)",
+    )
     .action((flags: SummaryFlags) => {
       const info = modelInfo(flags.model);
       const input = flags.input === undefined ? info.defaultInput : parseShape(flags.input);
@@ -39,8 +46,19 @@ export function register(program: Command): void {
         ...(input.length === 3 && input[1] === input[2] ? { inputSize: input[1]! } : {}),
       });
       const s = summary(model, input);
+      let speed = null;
+      if (flags.measure) {
+        initBackend();
+        speed = { backend: activeBackendName(), ...measureSpeed(model, input) };
+      }
+      const text = speed
+        ? `${formatSummary(s)}\nLatency (batch 1, median of ${speed.latencyRuns}, ${speed.backend}): ${speed.latencyMs.toFixed(3)} ms\n` +
+          `Throughput (batch ${speed.batch}): ${speed.throughput.toFixed(1)} images/s`
+        : formatSummary(s);
       process.stdout.write(
-        flags.json ? `${JSON.stringify(toJson(flags.model, s))}\n` : `${formatSummary(s)}\n`,
+        flags.json
+          ? `${JSON.stringify({ ...toJson(flags.model, s), ...(speed ? { speed } : {}) })}\n`
+          : `${text}\n`,
       );
     });
 }
@@ -52,12 +70,16 @@ function toJson(name: string, s: ModelSummary) {
     params: s.params,
     trainable_params: s.trainableParams,
     macs: s.macs,
+    flops: s.flops,
+    activation_bytes: s.activationBytes,
+    weight_bytes: s.weightBytes,
     layers: s.rows.map((r) => ({
       name: r.name,
       type: r.type,
       output_shape: r.outputShape,
       params: r.params,
       macs: r.macs,
+      activation_bytes: r.activationBytes,
     })),
   };
 }
