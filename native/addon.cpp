@@ -59,6 +59,7 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
                              InstanceMethod("info", &NablaAddon::Info),
                              InstanceMethod("selectIsa", &NablaAddon::SelectIsa),
                              InstanceMethod("setGemmBlocking", &NablaAddon::SetGemmBlocking),
+                             InstanceMethod("setNumThreads", &NablaAddon::SetNumThreads),
                              InstanceMethod("matmul", &NablaAddon::Matmul),
                              InstanceMethod("conv2d", &NablaAddon::Conv2d),
                              InstanceMethod("conv2dBackwardInput", &NablaAddon::Conv2dBackwardInput),
@@ -103,6 +104,15 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
   Napi::Value SetGemmBlocking(const Napi::CallbackInfo& info) {
     gemm_set_blocking(static_cast<int>(int_arg(info, 0)), static_cast<int>(int_arg(info, 1)),
                       static_cast<int>(int_arg(info, 2)));
+    return info.Env().Undefined();
+  }
+
+  // setNumThreads(n): resize the process-wide pool (workers + the calling thread).
+  Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+    const int64_t n = int_arg(info, 0);
+    if (n < 1 || n > 256) throw Napi::RangeError::New(info.Env(), "setNumThreads: expected 1 to 256");
+    ThreadPool::instance().resize(static_cast<int>(n));
+    report_scratch(info.Env());
     return info.Env().Undefined();
   }
 

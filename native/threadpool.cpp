@@ -86,23 +86,41 @@ ThreadPool& ThreadPool::instance() {
   return *pool;
 }
 
-ThreadPool::ThreadPool(int size) : impl_(new Impl), size_(size) {
-  for (int t = 1; t < size; t++) impl_->threads.emplace_back([this, t] { worker_loop(t); });
-}
+ThreadPool::ThreadPool(int size) : impl_(new Impl), size_(size) { start_workers(); }
 
 ThreadPool::~ThreadPool() {
+  stop_workers();
+  delete impl_;
+}
+
+void ThreadPool::start_workers() {
+  // Each worker starts from the current generation, so it waits for the next job.
+  const uint64_t gen = impl_->generation.load();
+  for (int t = 1; t < size_; t++) impl_->threads.emplace_back([this, t, gen] { worker_loop(t, gen); });
+}
+
+void ThreadPool::stop_workers() {
   {
     std::lock_guard<std::mutex> lk(impl_->m);
     impl_->stop = true;
   }
   impl_->cv.notify_all();
   for (auto& th : impl_->threads) th.join();
-  delete impl_;
+  impl_->threads.clear();
+  impl_->stop = false;
 }
 
-void ThreadPool::worker_loop(int tid) {
+void ThreadPool::resize(int n) {
+  n = std::max(1, std::min(n, 256));
+  std::lock_guard<std::mutex> owner(impl_->busy);  // no job is in flight while we hold it
+  if (n == size_) return;
+  stop_workers();
+  size_ = n;
+  start_workers();
+}
+
+void ThreadPool::worker_loop(int tid, uint64_t seen) {
   t_in_pool = true;
-  uint64_t seen = 0;
   for (;;) {
     // Spin briefly first: kernels are often issued back to back and a futex wake-up costs more
     // than a short spin. Then sleep so an idle process does not burn a core.
@@ -128,19 +146,23 @@ void ThreadPool::worker_loop(int tid) {
 }
 
 void ThreadPool::run(int n, const std::function<void(int)>& fn) {
-  n = std::max(1, std::min(n, size_));
+  n = std::max(1, n);
   if (n == 1) {
     fn(0);
     return;
   }
   std::unique_lock<std::mutex> owner(impl_->busy, std::try_to_lock);
-  if (t_in_pool || !owner.owns_lock()) {
+  const int workers = size_ - 1;  // stable while `busy` is held (resize takes it)
+  if (t_in_pool || !owner.owns_lock() || workers == 0) {
     for (int t = 0; t < n; t++) fn(t);
     return;
   }
+  // More tids than threads (only if the pool shrank since the caller sized the job): the pool
+  // runs the first ones and the caller the rest afterwards; each tid's work is independent.
+  const int m = std::min(n, workers + 1);
   impl_->job = &fn;
-  impl_->job_n = n;
-  impl_->pending.store(size_ - 1, std::memory_order_relaxed);
+  impl_->job_n = m;
+  impl_->pending.store(workers, std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lk(impl_->m);
     impl_->generation.fetch_add(1, std::memory_order_acq_rel);
@@ -158,6 +180,7 @@ void ThreadPool::run(int n, const std::function<void(int)>& fn) {
       std::this_thread::yield();
     }
   }
+  for (int t = m; t < n; t++) fn(t);
 }
 
 int threads_for(double work, double min_work_per_thread) {

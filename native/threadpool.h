@@ -8,6 +8,7 @@
 // the pool), the job runs all its tids inline on the caller, which gives the same results.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 
@@ -17,8 +18,11 @@ class ThreadPool {
  public:
   static ThreadPool& instance();
   // Number of threads a job may use (workers + caller); NABLA_NUM_THREADS overrides the core count.
-  int size() const { return size_; }
+  int size() const { return size_.load(std::memory_order_relaxed); }
   void run(int n, const std::function<void(int)>& fn);
+  // Stops the workers and starts n - 1 new ones (waits for a job in flight to finish first).
+  // Kernels split work by shape, not by thread count, so results do not change.
+  void resize(int n);
 
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -26,10 +30,12 @@ class ThreadPool {
  private:
   explicit ThreadPool(int size);
   ~ThreadPool();
-  void worker_loop(int tid);
+  void start_workers();
+  void stop_workers();
+  void worker_loop(int tid, uint64_t seen);
   struct Impl;
   Impl* impl_;
-  int size_;
+  std::atomic<int> size_;
 };
 
 // Number of threads worth using for `work` units of roughly one flop/element each: small jobs stay on

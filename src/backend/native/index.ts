@@ -37,6 +37,8 @@ export interface NativeAddon {
   /** Switch the GEMM micro-kernel ("avx512" | "avx2" | "generic"); false if this CPU lacks it. */
   selectIsa(isa: string): boolean;
   setGemmBlocking(mc: number, kc: number, nc: number): void;
+  /** Resize the thread pool (1–256 threads, the calling thread included). */
+  setNumThreads(n: number): void;
   matmul(
     a: Float32Array,
     b: Float32Array,
@@ -194,6 +196,18 @@ function loadAddon(): NativeAddon | null {
 /** The raw addon, or null when it is unavailable (no warning beyond the loader's one). */
 export function nativeAddon(): NativeAddon | null {
   return loadAddon();
+}
+
+/**
+ * Set how many threads native kernels use (like torch.set_num_threads); false when the native
+ * backend is unavailable. NABLA_NUM_THREADS sets the initial size; this resizes a running pool.
+ * Results do not depend on the thread count: kernels split their work by shape.
+ */
+export function setNumThreads(n: number): boolean {
+  const lib = loadAddon();
+  if (lib === null) return false;
+  lib.setNumThreads(n);
+  return true;
 }
 
 /** ISA and thread count of the native backend, or null when it is unavailable. */

@@ -17,4 +17,5 @@ export const commands: RegisterCommand[] = [
   registerDiff,
   registerSummary,
   registerCompress,
+  registerBench,
 ];
