@@ -114,6 +114,7 @@ test("nabla summary --json prints one object with params, trainable_params, inpu
     output_shape: [1, 5],
     params: 325,
     macs: 320,
+    activation_bytes: 20,
   });
 });
 
