@@ -164,14 +164,15 @@ export async function compress(options: CompressOptions): Promise<CompressReport
   let folded: FoldedPair[] = [];
   let quantized: QuantizedLayerSpec[] | null = null;
   if (options.qat) {
-    prepareQat(model, meta.input);
+    folded = prepareQat(model, meta.input);
     log(`quantization-aware training: ${options.qat} epochs`);
     await finetune(options.qat, null);
     finishQat(model);
     steps.push(`qat ${options.qat}`);
   }
   if (options.foldBn || options.quantize) {
-    folded = foldBatchNorm(model, meta.input);
+    const pairs = foldBatchNorm(model, meta.input);
+    folded = [...folded, ...pairs];
     steps.push(`fold-bn (${folded.length} pairs)`);
   }
   if (options.quantize === "int8") {

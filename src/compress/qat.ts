@@ -17,7 +17,7 @@ import { Module, type AnyModule } from "../nn/module.js";
 import { Conv2d } from "../nn/layers/conv.js";
 import { Linear } from "../nn/layers/linear.js";
 import * as F from "../nn/functional.js";
-import { foldBatchNorm } from "./fold.js";
+import { foldBatchNorm, type FoldedPair } from "./fold.js";
 import { replaceModule } from "./trace.js";
 import { activationParams, quantizeWeights } from "./quantize.js";
 import { quantizeActivation } from "./int8-ref.js";
@@ -77,13 +77,14 @@ export class FakeQuant extends Module {
   }
 }
 
-/** Fold BN and wrap every Conv2d/Linear in FakeQuant (in place). Build the optimizer afterwards. */
-export function prepareQat(model: Module, inputShape: readonly number[]): void {
-  foldBatchNorm(model, inputShape);
+/** Fold BN and wrap every Conv2d/Linear in FakeQuant (in place); returns the folded pairs. Build the optimizer afterwards. */
+export function prepareQat(model: Module, inputShape: readonly number[]): FoldedPair[] {
+  const folded = foldBatchNorm(model, inputShape);
   const targets: [string, AnyModule][] = [...model.namedModules()].filter(
     ([, m]) => m instanceof Conv2d || m instanceof Linear,
   );
   for (const [name, m] of targets) replaceModule(model, name, new FakeQuant(m as Conv2d | Linear));
+  return folded;
 }
 
 /** Put the wrapped layers back (with their trained weights). */
