@@ -19,7 +19,9 @@ if (reason) {
   process.exit(0);
 }
 const fixtures = torchvisionFixtures(process.argv.slice(2));
-console.log("| model | opset | input | params | nodes | load ms | nabla forward ms | max rel. error vs ORT |");
+console.log(
+  "| model | opset | input | params | nodes | load ms | nabla forward ms | max rel. error vs ORT |",
+);
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 let worst = 0;
 for (const f of fixtures) {
@@ -39,5 +41,7 @@ for (const f of fixtures) {
       `${model.nodes.length} | ${loadMs.toFixed(0)} | ${fwdMs.toFixed(0)} | ${err.toExponential(2)} |`,
   );
 }
-console.log(`\nworst max relative error: ${worst.toExponential(2)} (limit 1e-4): ${worst <= 1e-4 ? "PASS" : "FAIL"}`);
+console.log(
+  `\nworst max relative error: ${worst.toExponential(2)} (limit 1e-4): ${worst <= 1e-4 ? "PASS" : "FAIL"}`,
+);
 process.exitCode = worst <= 1e-4 ? 0 : 1;

@@ -7,7 +7,8 @@ import type { Command } from "commander";
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { evaluate } from "../../train/fit.js";
-import { checkpointFolder, restoreModel } from "../../train/restore.js";
+import { checkpointFolder } from "../../train/restore.js";
+import { completeRunMeta, loadModelForCli } from "./export.js";
 import { makeLoaders, openData } from "../../train/setup.js";
 import { crossEntropy } from "../../nn/losses.js";
 import { confusionMatrixSvg, writePlot } from "../../train/plots.js";
@@ -15,7 +16,8 @@ import { ValueError } from "../../errors.js";
 import { parseInteger } from "../parse.js";
 
 interface EvalFlags {
-  checkpoint: string;
+  checkpoint?: string;
+  onnx?: string;
   data?: string;
   root?: string;
   batchSize: string;
@@ -27,10 +29,8 @@ export function register(program: Command): void {
   program
     .command("eval")
     .description("test a trained model: accuracy, top-5, per-class precision/recall, confusion matrix")
-    .requiredOption(
-      "--checkpoint <path>",
-      "a run folder written by `nabla train`, or a checkpoint file in it",
-    )
+    .option("--checkpoint <path>", "a run folder written by `nabla train`, or a checkpoint file in it")
+    .option("--onnx <file>", "an ONNX model instead (from `nabla export`; others need --data)")
     .option("--data <name|dir>", "dataset to test on (default: the one the model was trained on)")
     .option("--root <dir>", "where the dataset files are")
     .option("--batch-size <n>", "batch size", "256")
@@ -38,7 +38,12 @@ export function register(program: Command): void {
     .option("--json", "print the metrics as one JSON object")
     .action(async (flags: EvalFlags) => {
       const batchSize = parseInteger("--batch-size", flags.batchSize, 1);
-      const { model, meta, epoch } = restoreModel(flags.checkpoint);
+      const cli = loadModelForCli({ checkpoint: flags.checkpoint, onnx: flags.onnx });
+      const { model, epoch } = cli;
+      const meta = await completeRunMeta(cli, {
+        ...(flags.data !== undefined ? { data: flags.data } : {}),
+        ...(flags.root !== undefined ? { root: flags.root } : {}),
+      });
       const dataName = flags.data ?? meta.data;
       const [c, h] = meta.input;
       const data = await openData(dataName, {
@@ -65,7 +70,7 @@ export function register(program: Command): void {
         numClasses: meta.classes.length,
         lossFn: (logits, targets) => crossEntropy(logits, targets),
       });
-      const out = flags.out ?? checkpointFolder(flags.checkpoint);
+      const out = flags.out ?? checkpointFolder((flags.checkpoint ?? flags.onnx)!);
       mkdirSync(out, { recursive: true });
       writePlot(
         join(out, "confusion"),

@@ -7,6 +7,7 @@ import { register as registerTrain } from "./train.js";
 import { register as registerEval } from "./eval.js";
 import { register as registerPredict } from "./predict.js";
 import { register as registerCompress } from "./compress.js";
+import { register as registerExport } from "./export.js";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -18,4 +19,5 @@ export const commands: RegisterCommand[] = [
   registerSummary,
   registerCompress,
   registerBench,
+  registerExport,
 ];

@@ -7,11 +7,13 @@ import type { Command } from "commander";
 import { createModel, listModels, modelInfo } from "../../models/index.js";
 import { formatSummary, summary, type ModelSummary } from "../../compress/summary.js";
 import { ValueError } from "../../errors.js";
+import { load, describeOnnx, formatOnnxDescription } from "../../io/onnx/index.js";
 import { measureSpeed } from "../../compress/measure.js";
 import { activeBackendName, initBackend } from "../backend.js";
 
 interface SummaryFlags {
-  model: string;
+  model?: string;
+  onnx?: string;
   input?: string;
   json?: boolean;
   numClasses?: string;
@@ -22,7 +24,8 @@ export function register(program: Command): void {
   program
     .command("summary")
     .description("layer table of a zoo model (output shapes, parameters, MACs) from a batch-1 forward pass")
-    .requiredOption(
+    .option("--onnx <file>", "describe an ONNX model instead: inputs, outputs, ops, parameters")
+    .option(
       "--model <name>",
       `model name: ${listModels()
         .map((m) => m.name)
@@ -36,6 +39,12 @@ export function register(program: Command): void {
       "also time batch-1 latency (median of 50) and batch-256 throughput (slow for big models)",
     )
     .action((flags: SummaryFlags) => {
+      if (flags.onnx !== undefined) {
+        const d = describeOnnx(load(flags.onnx));
+        process.stdout.write(flags.json ? `${JSON.stringify(d)}\n` : `${formatOnnxDescription(d)}\n`);
+        return;
+      }
+      if (flags.model === undefined) throw new ValueError("give --model <name> or --onnx <file>");
       const info = modelInfo(flags.model);
       const input = flags.input === undefined ? info.defaultInput : parseShape(flags.input);
       const numClasses =

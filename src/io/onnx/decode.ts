@@ -50,6 +50,8 @@ export interface OnnxModelProto {
   outputs: GraphIO[];
   initializers: Map<string, Value>;
   nodes: OnnxNode[];
+  /** The model's metadata_props (nabla's export stores its run description under "nabla.meta"). */
+  metadata: Record<string, string>;
 }
 
 export interface DecodeOptions {
@@ -138,6 +140,7 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Onn
     outputs,
     initializers,
     nodes,
+    metadata: Object.fromEntries((model.metadataProps ?? []).map((e) => [e.key ?? "", e.value ?? ""])),
   };
 }
 

@@ -5,3 +5,4 @@ export { OnnxModule, ParameterGroup } from "./onnx-module.js";
 export { decodeModel, MIN_OPSET, MAX_OPSET, type OnnxModelProto, type OnnxNode } from "./decode.js";
 export { supportedOps } from "./ops/index.js";
 export { save, exportOnnx, traceToOnnx, type SaveOptions } from "./export/save.js";
+export { describeOnnx, formatOnnxDescription, type OnnxDescription } from "./describe.js";

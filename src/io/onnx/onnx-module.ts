@@ -48,13 +48,14 @@ const SETTING_INPUTS: Record<string, readonly number[]> = {
 
 type Source = { kind: "state"; key: string } | { kind: "constant"; value: Value };
 
-export class OnnxModule extends Module<Tensor[], Tensor> {
+export class OnnxModule extends Module {
   readonly opset: number;
   readonly producer: string;
   readonly source: string;
   readonly inputs: readonly GraphIO[];
   readonly outputs: readonly GraphIO[];
   readonly nodes: readonly OnnxNode[];
+  readonly metadata: Readonly<Record<string, string>>;
   /** Initializer name → state-dict key (for float initializers held as parameters/buffers). */
   readonly stateKeyOf = new Map<string, string>();
   private readonly impls: OpImpl[];
@@ -70,6 +71,7 @@ export class OnnxModule extends Module<Tensor[], Tensor> {
     this.inputs = model.inputs;
     this.outputs = model.outputs;
     this.nodes = model.nodes;
+    this.metadata = model.metadata;
     // Every op is looked up now, so an unsupported one fails at load time, not mid-training.
     this.impls = model.nodes.map((n) => lookupOp(n, model.opset, model.source));
     this.registerInitializers(model);
@@ -112,9 +114,12 @@ export class OnnxModule extends Module<Tensor[], Tensor> {
     }
   }
 
-  /** Run the graph on positional inputs and return its first output. */
-  forward(...inputs: Tensor[]): Tensor {
-    return this.run(inputs).get(this.outputs[0]!.name)!;
+  /**
+   * Run the graph and return its first output. Typed as a one-input module (what training code
+   * expects); a multi-input graph takes its other inputs after the first, or use run().
+   */
+  forward(x: Tensor, ...more: Tensor[]): Tensor {
+    return this.run([x, ...more]).get(this.outputs[0]!.name)!;
   }
 
   /** Run the graph; inputs by position or by graph-input name. Returns every graph output. */
