@@ -75,6 +75,8 @@ export interface CompressReport {
   steps: string[];
   before: ModelReport;
   after: ModelReport;
+  /** The model measured after each pruning stage (float, without speed figures). */
+  stages: { step: string; report: ModelReport }[];
 }
 
 function measure(
@@ -113,6 +115,7 @@ export async function compress(options: CompressOptions): Promise<CompressReport
   const model = restoreModel(options.checkpoint).model;
   const teacher = options.distillFrom ? restoreModel(options.distillFrom).model : null;
   const steps: string[] = [];
+  const stages: CompressReport["stages"] = [];
   const finetune = async (epochs: number, masks: PruningMasks | null) => {
     if (epochs <= 0) return;
     const params = [...model.parameters()];
@@ -160,6 +163,7 @@ export async function compress(options: CompressOptions): Promise<CompressReport
       await finetune(options.finetune ?? 0, masks);
     }
     steps.push(`prune ${options.prune} (${options.pruneScope ?? "layer"})`);
+    stages.push({ step: steps.at(-1)!, report: measure(model, data, meta, testLoader, 0) });
   }
   let folded: FoldedPair[] = [];
   let quantized: QuantizedLayerSpec[] | null = null;
@@ -204,6 +208,7 @@ export async function compress(options: CompressOptions): Promise<CompressReport
     steps,
     before,
     after,
+    stages,
   };
   if (options.outDir) {
     mkdirSync(options.outDir, { recursive: true });

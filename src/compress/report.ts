@@ -56,9 +56,15 @@ export function formatReport(report: CompressReport): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const stages = report.stages.map(
+    (s) =>
+      `after ${s.step}: accuracy ${(100 * s.report.accuracy).toFixed(2)}%, MACs ${formatCount(s.report.macs)} ` +
+      `(${((100 * s.report.macs) / report.before.macs).toFixed(1)}%), ${formatBytes(s.report.sizeBytes)}`,
+  );
   return [
     `${report.model}: ${report.steps.join(" → ") || "no compression step"}`,
     `backend ${report.backend}${report.int8Isa ? `, int8 kernels ${report.int8Isa}` : ""}`,
+    ...stages,
     line(header),
     ...body.map(line),
   ].join("\n");
