@@ -171,7 +171,17 @@ void gemm(int64_t M, int64_t N, int64_t K, Operand A, Operand B, float* C, int64
         for (int64_t j = 0; j < N; j++) C[i * rs_c + j * cs_c] = 0.f;
     return;
   }
-  const GemmKernel& uk = *g_kernel;
+  // The register tile: the selected ISA's kernel, or on AVX-512 the 8×48 one when the matrix
+  // shape pads less with it (e.g. 16 or 32 rows: 14-row panels would be 43% / 24% padding). The
+  // choice depends on the shape only, so results stay independent of the thread count.
+  const GemmKernel* chosen = g_kernel;
+  if (std::strcmp(g_kernel->isa, "avx512") == 0 && g_kernel->mr == kGemmAvx512.mr) {
+    const GemmKernel& narrow = kGemmAvx512Narrow;
+    const int64_t wide_area = round_up(M, chosen->mr) * round_up(N, chosen->nr);
+    const int64_t narrow_area = round_up(M, narrow.mr) * round_up(N, narrow.nr);
+    if (narrow_area * 20 < wide_area * 19) chosen = &narrow;
+  }
+  const GemmKernel& uk = *chosen;
   const int MR = uk.mr, NR = uk.nr;
   if (allow_swap) {
     // Padding waste of the register tile in each orientation; swap only for a clear gain because
