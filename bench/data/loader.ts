@@ -9,7 +9,8 @@
 //   - "augment + step": the same while the main thread also busy-waits `--step-ms` per batch,
 //     standing in for the training step that workers could overlap with.
 // Columns: wall time per epoch; how long the main thread waits in `next()` per batch (what
-// workers can save); process CPU time per batch (all threads) minus the step (what they cost).
+// workers can save); process CPU time per batch, all threads (what they cost; not shown with the
+// busy-wait step, whose CPU time depends on how often the OS preempts it).
 // Prints a Markdown table for BENCHMARKS.md. The first epoch with workers includes their start-up.
 import { existsSync } from "node:fs";
 import { cpus } from "node:os";
@@ -68,14 +69,14 @@ async function run(label: string, numWorkers: number, withTransform: boolean, st
   const imgs = (dataset.length / times[best]!) * 1000;
   return (
     `| ${label} | ${numWorkers} | ${times.map((t) => (t / 1000).toFixed(2)).join(" / ")} | ` +
-    `${Math.round(imgs).toLocaleString("en")} | ${waits[best]!.toFixed(2)} | ${cpu[best]!.toFixed(2)} |`
+    `${Math.round(imgs).toLocaleString("en")} | ${waits[best]!.toFixed(2)} | ${step > 0 ? "—" : cpu[best]!.toFixed(2)} |`
   );
 }
 
 console.log(`Fashion-MNIST ${full ? "full" : "subset"} training set, ${dataset.length} images, batch 64, ` +
   `${cpus().length} CPUs (${cpus()[0]?.model.trim()}), Node ${process.version}, ${epochs} epochs each\n`);
 console.log(
-  "| pipeline | numWorkers | epoch times (s) | images/s (best epoch) | main thread waits for the loader (ms/batch) | CPU, all threads, beyond the step (ms/batch) |",
+  "| pipeline | numWorkers | epoch times (s) | images/s (best epoch) | main thread waits for the loader (ms/batch) | CPU, all threads (ms/batch) |",
 );
 console.log("| --- | --- | --- | --- | --- | --- |");
 for (const [label, transform, step] of [
