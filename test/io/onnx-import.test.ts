@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import ort from "onnxruntime-node";
-import { load, OnnxModule } from "../../src/io/onnx/index.js";
+import { load, OnnxModule, parseModel, traceToOnnx } from "../../src/io/onnx/index.js";
 import { fromArray, manualSeed, randn } from "../../src/tensor/index.js";
 import { noGrad } from "../../src/autograd/engine.js";
 import { Parameter } from "../../src/nn/parameter.js";
@@ -123,6 +123,31 @@ test("the ONNX file's bytes are not retained by the module (loading copies what 
       .get("conv1.weight")!
       .data.some((v) => v !== 0),
   );
+});
+
+test("an imported model saves back to ONNX with its current (fine-tuned) weights", async () => {
+  for (const name of ["small_cnn.onnx", "ops_opset11.onnx", "opset18.onnx"]) {
+    manualSeed(6);
+    const model = load(fixture(name));
+    // Stand-in for fine-tuning: move every parameter.
+    noGrad(() => {
+      for (const p of model.parameters()) p.data.set(p.add(randn(p.shape).mul(0.01)).data);
+    });
+    const shape = model.inputs[0]!.shape!.map((d, i) => (i === 0 ? 3 : (d as number)));
+    const x = randn(shape);
+    const { bytes } = traceToOnnx(model, x);
+    const back = parseModel(bytes);
+    assert.equal(back.opset, model.opset);
+    const session = await ort.InferenceSession.create(bytes);
+    const ref = await session.run({
+      input: new ort.Tensor("float32", Float32Array.from(x.data), [...x.shape]),
+    });
+    const ours = noGrad(() => model.eval().run([x]));
+    for (const out of session.outputNames) {
+      const err = maxRelativeError(ours.get(out)!.data, ref[out]!.data as Float32Array);
+      assert.ok(err <= TOLERANCE, `${name}: re-saved output ${out} differs by ${err}`);
+    }
+  }
 });
 
 // Full-size torchvision architectures are exported by PyTorch into a cache folder (too big to

@@ -114,6 +114,16 @@ export class OnnxModule extends Module {
     }
   }
 
+  /** Every initializer's current value: parameters and buffers as trained, constants as loaded. */
+  initializerValues(): Map<string, Value> {
+    const state = new Map<string, Tensor>([...this.namedParameters(), ...this.namedBuffers()]);
+    const out = new Map<string, Value>();
+    for (const [name, src] of this.sources) {
+      out.set(name, src.kind === "constant" ? src.value : floatValue(state.get(src.key)!.detach()));
+    }
+    return out;
+  }
+
   /**
    * Run the graph and return its first output. Typed as a one-input module (what training code
    * expects); a multi-input graph takes its other inputs after the first, or use run().

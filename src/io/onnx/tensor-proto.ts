@@ -189,6 +189,15 @@ function halfToFloat(bits: number, type: number): number {
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+/** A float64-held integer back to int64, saturating: INT64_MAX read as 2^63 must not wrap. */
+function toInt64(v: number): bigint {
+  const b = BigInt(Math.trunc(v));
+  return b > INT64_MAX ? INT64_MAX : b < INT64_MIN ? INT64_MIN : b;
+}
+
 const byteView = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** Encode a tensor as a TensorProto with raw little-endian data. */
@@ -204,7 +213,7 @@ export function encodeTensor(tensor: Tensor, name: string, type: number): onnx.I
       bytes = byteView(src instanceof Float64Array ? src : new Float64Array(src));
       break;
     case DataType.INT64:
-      bytes = new Uint8Array(BigInt64Array.from(Array.from(src, (v) => BigInt(Math.trunc(v)))).buffer);
+      bytes = new Uint8Array(BigInt64Array.from(Array.from(src, toInt64)).buffer);
       break;
     case DataType.INT32:
       bytes = new Uint8Array(Int32Array.from(src).buffer);

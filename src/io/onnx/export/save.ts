@@ -8,6 +8,9 @@ import { writeFileAtomic } from "../../atomic.js";
 import { MAX_OPSET, MIN_OPSET } from "../decode.js";
 import { elemType } from "./graph-builder.js";
 import { traceModule } from "./trace.js";
+import { OnnxModule } from "../onnx-module.js";
+import { encodeOnnxModule } from "./reexport.js";
+import { noGrad } from "../../../autograd/engine.js";
 
 export interface SaveOptions {
   /** Default-domain opset to target (11–18; default 17). */
@@ -38,6 +41,7 @@ export function traceToOnnx(
   exampleInput: Tensor,
   options: SaveOptions = {},
 ): { bytes: Uint8Array; output: Tensor } {
+  if (module instanceof OnnxModule) return reexport(module, exampleInput, options);
   const opset = options.opset ?? 17;
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new ValueError(`ONNX export: opset must be between ${MIN_OPSET} and ${MAX_OPSET}, got ${opset}`);
@@ -102,4 +106,25 @@ export function save(
   options: SaveOptions = {},
 ): void {
   writeFileAtomic(path, exportOnnx(module, exampleInput, options));
+}
+
+/** An imported model is written back as its own graph, at its own opset, with current weights. */
+function reexport(
+  module: OnnxModule,
+  exampleInput: Tensor,
+  options: SaveOptions,
+): { bytes: Uint8Array; output: Tensor } {
+  if (options.opset !== undefined && options.opset !== module.opset) {
+    throw new ValueError(
+      `ONNX export: an imported model is saved at its own opset ${module.opset}, not ${options.opset}`,
+    );
+  }
+  const wasTraining = module.training;
+  module.eval();
+  try {
+    const output = noGrad(() => module.call(exampleInput));
+    return { bytes: encodeOnnxModule(module, options.metadata), output };
+  } finally {
+    module.train(wasTraining);
+  }
 }
