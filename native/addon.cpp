@@ -127,6 +127,12 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     float* out = array_arg<float>(info, 2, batch * m * n, "out");
     const double flops = 2.0 * m * n * k;
     const int threads = threads_for(flops * batch, 1 << 18);
+    if (m <= kSmallM) {
+      // A few rows (batch-1 linear layers): dot products / row updates, no packing.
+      for (int64_t i = 0; i < batch; i++) gemm_small_m(m, n, k, a + i * sa, ta, b + i * sb, tb, out + i * m * n, threads);
+      report_scratch(info.Env());
+      return info.Env().Undefined();
+    }
     // Many small products: one whole product per thread; otherwise threads inside each GEMM.
     const int outer = (batch >= threads && flops < 1e8) ? threads : 1;
     const int inner = outer > 1 ? 1 : threads;

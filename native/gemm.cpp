@@ -257,4 +257,51 @@ void gemm(int64_t M, int64_t N, int64_t K, Operand A, Operand B, float* C, int64
   }
 }
 
+namespace {
+
+// Σ x[i]·y[i] with 16 independent partial sums (vectorisable without reassociating), combined in
+// a fixed pairwise order.
+float dot(const float* x, const float* y, int64_t len) {
+  float acc[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= len; i += 16)
+    for (int t = 0; t < 16; t++) acc[t] += x[i + t] * y[i + t];
+  for (; i < len; i++) acc[0] += x[i] * y[i];
+  for (int w = 8; w >= 1; w /= 2)
+    for (int t = 0; t < w; t++) acc[t] += acc[t + w];
+  return acc[0];
+}
+
+}  // namespace
+
+void gemm_small_m(int64_t m, int64_t n, int64_t k, const float* a, bool trans_a, const float* b, bool trans_b,
+                  float* c, int threads) {
+  // Rows of op(A) as contiguous vectors (a transposed A is gathered once; it has m·k elements).
+  const float* rows = a;
+  if (trans_a && m > 1) {
+    float* t = scratch(kScratchMisc, static_cast<size_t>(m * k));
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t kk = 0; kk < k; kk++) t[i * k + kk] = a[kk * m + i];
+    rows = t;
+  }
+  const int parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n / 16)));
+  parallel_for(n, parts, [&](int64_t j0, int64_t j1) {
+    for (int64_t i = 0; i < m; i++) {
+      const float* x = rows + i * k;
+      float* ci = c + i * n;
+      if (trans_b) {
+        for (int64_t j = j0; j < j1; j++) ci[j] = dot(x, b + j * k, k);
+      } else {
+        // c[i][j] = Σ_kk x[kk]·B[kk][j], accumulated over kk in order for every j.
+        std::fill(ci + j0, ci + j1, 0.f);
+        for (int64_t kk = 0; kk < k; kk++) {
+          const float xv = x[kk];
+          const float* brow = b + kk * n;
+          for (int64_t j = j0; j < j1; j++) ci[j] += xv * brow[j];
+        }
+      }
+    }
+  });
+}
+
 }  // namespace nabla

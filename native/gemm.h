@@ -66,4 +66,12 @@ void gemm_set_blocking(int mc, int kc, int nc);
 void gemm(int64_t M, int64_t N, int64_t K, Operand A, Operand B, float* C, int64_t rs_c, int64_t cs_c,
           bool accumulate, int threads, bool allow_swap = true);
 
+// C (m×n) = op(A)·op(B) for a handful of rows (m ≤ 4, e.g. a batch-1 linear layer) without
+// packing: with op(B) = Wᵀ stored n×k each output is a dot product of two contiguous rows, so the
+// weight is read once instead of being repacked on every call. Fixed summation order per element
+// (16 partial sums over k, combined pairwise), so results do not depend on `threads`.
+constexpr int64_t kSmallM = 4;
+void gemm_small_m(int64_t m, int64_t n, int64_t k, const float* a, bool trans_a, const float* b, bool trans_b,
+                  float* c, int threads);
+
 }  // namespace nabla
