@@ -13,7 +13,6 @@ export { ClassificationMetrics, type ClassificationReport } from "./train/metric
 export { saveCheckpoint, loadCheckpoint, type CheckpointState } from "./train/checkpoint.js";
 // Weights in and out.
 export { saveSafetensors, loadSafetensors, serializeSafetensors, parseSafetensors } from "./io/safetensors.js";
-export * from "./data/index.js";
 
 const native = loadNativeBackend();
 if (native) setBackend(native);

@@ -19,8 +19,8 @@ const batches = arg("--batches", 60);
 const repeats = arg("--repeats", 2);
 
 const root = "/usr/share/datasets/fashion-mnist";
-const dataset = existsSync(root) ? new nb.FashionMNIST({ root }) : new nb.FashionMNIST({ subset: true });
-const T = nb.transforms;
+const dataset = existsSync(root) ? new nb.data.FashionMNIST({ root }) : new nb.data.FashionMNIST({ subset: true });
+const T = nb.data.transforms;
 const augment = T.compose(T.randomCrop(28, 2), T.randomHorizontalFlip(), T.normalize(0.286, 0.353));
 
 async function timeSteps(numWorkers: number): Promise<number> {
@@ -28,7 +28,7 @@ async function timeSteps(numWorkers: number): Promise<number> {
   const model = new FmnistCNN();
   model.train();
   const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  const loader = new nb.DataLoader(dataset, { batchSize: 64, shuffle: true, seed: 1, transform: augment, numWorkers });
+  const loader = new nb.data.DataLoader(dataset, { batchSize: 64, shuffle: true, seed: 1, transform: augment, numWorkers });
   let k = 0;
   let t0 = 0;
   for await (const { inputs, targets } of loader) {
