@@ -84,6 +84,10 @@ struct GradOutSource final : MatSource {
   const float* gy;  // image n0, channel g*Og
   int64_t img_stride, P;
   GradOutSource(const float* gy_, int64_t img_stride_, int64_t P_) : gy(gy_), img_stride(img_stride_), P(P_) {}
+  const float* span(int64_t r, int64_t q0, int64_t len) const override {
+    const int64_t img = q0 / P, pos = q0 - img * P;
+    return pos + len <= P ? gy + img * img_stride + r * P + pos : nullptr;
+  }
   void row(int64_t r, int64_t q0, int64_t len, float* dst, int64_t ds) const override {
     int64_t img = q0 / P, pos = q0 % P, i = 0;
     while (i < len) {
@@ -111,6 +115,10 @@ struct RunSource final : MatSource {
   int64_t img_stride, P;
   const int64_t* off;
   RunSource(const float* b, int64_t is, int64_t p, const int64_t* o) : base(b), img_stride(is), P(p), off(o) {}
+  const float* span(int64_t r, int64_t q0, int64_t len) const override {
+    const int64_t img = q0 / P, pos = q0 - img * P;
+    return pos + len <= P ? base + off[r] + img * img_stride + pos : nullptr;
+  }
   void row(int64_t r, int64_t q0, int64_t len, float* dst, int64_t ds) const override {
     int64_t img = q0 / P, pos = q0 - img * P, i = 0;
     const float* rb = base + off[r];

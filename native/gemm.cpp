@@ -87,11 +87,33 @@ void pack_b(const GemmKernel& uk, Operand B, int64_t k0, int64_t kc, int64_t j0,
             int64_t panel_begin, int64_t panel_end, float* dst) {
   const int NR = uk.nr;
   if (B.transposed) {
+    // Source rows are columns of the panel. With AVX-512, 16 of them are read 16 floats at a
+    // time and transposed in registers; blocks whose rows are not contiguous (e.g. crossing an
+    // image in a convolution) and the remainders go through row() with strided stores.
+    const Transpose16Fn t16 = std::strcmp(uk.isa, "avx512") == 0 && NR % 16 == 0 ? kTranspose16Avx512 : nullptr;
     for (int64_t pnl = panel_begin; pnl < panel_end; pnl++) {
       float* d = dst + pnl * kc * NR;
       const int64_t jj = pnl * NR;
       const int64_t n = std::min<int64_t>(NR, ncols - jj);
-      for (int64_t c = 0; c < n; c++) B.src->row(j0 + jj + c, k0, kc, d + c, NR);
+      int64_t c0 = 0;
+      if (t16 != nullptr) {
+        for (; c0 + 16 <= n; c0 += 16) {
+          const float* rows[16];
+          int64_t k = 0;
+          for (; k + 16 <= kc; k += 16) {
+            bool direct = true;
+            for (int i = 0; i < 16 && direct; i++) direct = (rows[i] = B.src->span(j0 + jj + c0 + i, k0 + k, 16));
+            if (direct) {
+              t16(rows, d + k * NR + c0, NR);
+            } else {
+              for (int i = 0; i < 16; i++) B.src->row(j0 + jj + c0 + i, k0 + k, 16, d + k * NR + c0 + i, NR);
+            }
+          }
+          if (k < kc)
+            for (int i = 0; i < 16; i++) B.src->row(j0 + jj + c0 + i, k0 + k, kc - k, d + k * NR + c0 + i, NR);
+        }
+      }
+      for (int64_t c = c0; c < n; c++) B.src->row(j0 + jj + c, k0, kc, d + c, NR);
       for (int64_t c = n; c < NR; c++)
         for (int64_t k = 0; k < kc; k++) d[k * NR + c] = 0.f;
     }

@@ -15,6 +15,9 @@ namespace nabla {
 // A logical matrix that can copy src[r][q0 .. q0+len) into dst[0], dst[ds], dst[2*ds], ...
 struct MatSource {
   virtual void row(int64_t r, int64_t q0, int64_t len, float* dst, int64_t ds) const = 0;
+  // src[r][q0 .. q0+len) as a pointer when those elements are contiguous in memory, else nullptr
+  // (lets packing read 16 rows at once and transpose them in registers).
+  virtual const float* span(int64_t /*r*/, int64_t /*q0*/, int64_t /*len*/) const { return nullptr; }
   virtual ~MatSource() = default;
 };
 
@@ -24,6 +27,7 @@ struct StridedSource final : MatSource {
   int64_t rs, cs;
   StridedSource(const float* p_, int64_t rs_, int64_t cs_) : p(p_), rs(rs_), cs(cs_) {}
   void row(int64_t r, int64_t q0, int64_t len, float* dst, int64_t ds) const override;
+  const float* span(int64_t r, int64_t q0, int64_t) const override { return cs == 1 ? p + r * rs + q0 : nullptr; }
 };
 
 // A GEMM operand: the logical matrix is `src` itself, or its transpose when `transposed`. Packing
@@ -52,6 +56,11 @@ extern const GemmKernel kGemmAvx512;
 extern const GemmKernel kGemmAvx512Narrow;
 extern const GemmKernel kGemmAvx2;
 extern const GemmKernel kGemmGeneric;
+
+// dst[j * dst_stride + i] = src[i][j] for i, j < 16 (AVX-512 register transpose; dst rows need
+// not be aligned). Null where AVX-512 code is not compiled.
+using Transpose16Fn = void (*)(const float* const* src, float* dst, int64_t dst_stride);
+extern const Transpose16Fn kTranspose16Avx512;
 
 const GemmKernel& gemm_kernel();
 // For tests and benchmarks: "avx512", "avx2" or "generic"; returns false if unsupported here.

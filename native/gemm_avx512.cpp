@@ -136,8 +136,47 @@ void ukernel_8x48(int64_t kc, const float* __restrict a, const float* __restrict
   }
 }
 
+// GCC 12 warns inside its own intrinsics headers (the "undefined" pass-through operand of the
+// shuffles); the warning is spurious.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// 16×16 transpose in registers: pairs interleaved (unpack), then 4×4 blocks (shuffle_ps), then
+// the 128-bit lanes gathered across registers (shuffle_f32x4).
+void transpose16(const float* const* src, float* dst, int64_t dst_stride) {
+  __m512 r[16], t[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src[i]);
+#pragma GCC unroll 8
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  // r[g*4 + s], lane L: column 4L + s of rows 4g .. 4g+3.
+#pragma GCC unroll 4
+  for (int g = 0; g < 4; g++) {
+    const int b = 4 * g;
+    r[b + 0] = _mm512_shuffle_ps(t[b + 0], t[b + 2], 0x44);
+    r[b + 1] = _mm512_shuffle_ps(t[b + 0], t[b + 2], 0xEE);
+    r[b + 2] = _mm512_shuffle_ps(t[b + 1], t[b + 3], 0x44);
+    r[b + 3] = _mm512_shuffle_ps(t[b + 1], t[b + 3], 0xEE);
+  }
+#pragma GCC unroll 4
+  for (int s = 0; s < 4; s++) {
+    const __m512 v = _mm512_shuffle_f32x4(r[s], r[4 + s], 0x88);
+    const __m512 w = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0x88);
+    const __m512 v2 = _mm512_shuffle_f32x4(r[s], r[4 + s], 0xDD);
+    const __m512 w2 = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0xDD);
+    _mm512_storeu_ps(dst + (s + 0) * dst_stride, _mm512_shuffle_f32x4(v, w, 0x88));
+    _mm512_storeu_ps(dst + (s + 8) * dst_stride, _mm512_shuffle_f32x4(v, w, 0xDD));
+    _mm512_storeu_ps(dst + (s + 4) * dst_stride, _mm512_shuffle_f32x4(v2, w2, 0x88));
+    _mm512_storeu_ps(dst + (s + 12) * dst_stride, _mm512_shuffle_f32x4(v2, w2, 0xDD));
+  }
+}
+
 }  // namespace
 
+extern const Transpose16Fn kTranspose16Avx512 = transpose16;
 extern const GemmKernel kGemmAvx512 = {"avx512", MR, NR, 14 * 24, 384, 3072, ukernel};
 extern const GemmKernel kGemmAvx512Narrow = {"avx512", MR8, NR48, 8 * 40, 192, 3072, ukernel_8x48};
 
@@ -148,5 +187,6 @@ extern const GemmKernel kGemmAvx512Narrow = {"avx512", MR8, NR48, 8 * 40, 192, 3
 namespace nabla {
 extern const GemmKernel kGemmAvx512 = kGemmGeneric;
 extern const GemmKernel kGemmAvx512Narrow = kGemmGeneric;
+extern const Transpose16Fn kTranspose16Avx512 = nullptr;
 }  // namespace nabla
 #endif
