@@ -1,7 +1,8 @@
 """PyTorch side of the Fashion-MNIST side-by-side: the same network (fmnist-cnn), the same data
 pipeline and the same hyper-parameters as `nabla train --model fmnist-cnn --data fashion-mnist`:
 x/255 normalised with mean 0.2860 / std 0.3530, batch 64 reshuffled every epoch, SGD lr 0.01
-momentum 0.9, no weight decay, no augmentation, no LR schedule; test accuracy after every epoch.
+momentum 0.9, no weight decay, no augmentation, cosine annealing of the LR to 0 over the epochs
+(stepped once per epoch, nabla's default `--schedule cosine`); test accuracy after every epoch.
 
 Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/train/fmnist_torch.py [EPOCHS] [THREADS] [DATA_DIR]
 Prints one JSON line per epoch (epoch, train_loss, test_acc, seconds).
@@ -48,6 +49,7 @@ def main():
     yte = torch.from_numpy(read_idx(root / "t10k-labels-idx1-ubyte.gz").astype(np.int64))
     model = fmnist_cnn()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
         model.train()
@@ -61,6 +63,7 @@ def main():
             opt.step()
             total += loss.item()
             batches += 1
+        sched.step()
         model.eval()
         with torch.no_grad():
             correct = sum((model(xte[i:i + 1000]).argmax(1) == yte[i:i + 1000]).sum().item()

@@ -10,7 +10,7 @@ import {
 } from "../data/index.js";
 import { createModel, modelInfo } from "../models/registry.js";
 import type { Module } from "../nn/module.js";
-import { SGD, Adam, AdamW } from "../optim/index.js";
+import { SGD, Adam, AdamW, CosineAnnealingLR, StepLR, OneCycleLR } from "../optim/index.js";
 import type { Parameter } from "../nn/parameter.js";
 import { ValueError } from "../errors.js";
 
@@ -176,5 +176,40 @@ export function buildOptimizer(
       return new AdamW(list, { lr: options.lr, weightDecay: options.weightDecay });
     default:
       throw new ValueError(`unknown optimizer "${name}": use sgd, adam or adamw`);
+  }
+}
+
+export type ScheduleName = "none" | "cosine" | "step" | "onecycle";
+
+/**
+ * An LR schedule by name, and whether it steps per batch or per epoch:
+ * cosine — anneal to 0 over the run, per epoch (the default of `nabla train`);
+ * step — ×0.1 after every third of the run, per epoch;
+ * onecycle — PyTorch's OneCycleLR with max LR = --lr, per batch; none — constant.
+ */
+export function buildScheduler(
+  name: string,
+  optimizer: SGD | Adam | AdamW,
+  epochs: number,
+  batchesPerEpoch: number,
+  lr: number,
+): { scheduler: CosineAnnealingLR | StepLR | OneCycleLR; interval: "epoch" | "batch" } | null {
+  switch (name) {
+    case "none":
+      return null;
+    case "cosine":
+      return { scheduler: new CosineAnnealingLR(optimizer, { tMax: epochs }), interval: "epoch" };
+    case "step":
+      return {
+        scheduler: new StepLR(optimizer, { stepSize: Math.max(1, Math.ceil(epochs / 3)), gamma: 0.1 }),
+        interval: "epoch",
+      };
+    case "onecycle":
+      return {
+        scheduler: new OneCycleLR(optimizer, { maxLr: lr, epochs, stepsPerEpoch: batchesPerEpoch }),
+        interval: "batch",
+      };
+    default:
+      throw new ValueError(`unknown schedule "${name}": use none, cosine, step or onecycle`);
   }
 }

@@ -90,26 +90,54 @@ test("train writes log.jsonl, checkpoints, best weights and plots; eval and pred
   assert.equal(pred.top[0].class, "cols");
 });
 
-test("an interrupted run, resumed, ends with bitwise the same weights as an uninterrupted one", () => {
+/** Start `nabla train` in the background; resolves when it exits. */
+function start(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [...CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: "ignore",
+  });
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  return { child, exited };
+}
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function latestEpoch(dir: string): number | null {
+  try {
+    return (JSON.parse(readFileSync(join(dir, "latest.json"), "utf8")) as { epoch: number }).epoch;
+  } catch {
+    return null;
+  }
+}
+
+test("a killed run, resumed, ends with bitwise the same weights and log as an uninterrupted one", async () => {
   const base = mkdtempSync(join(tmpdir(), "nabla-resume-"));
   const full = join(base, "full");
   const split = join(base, "split");
-  assert.equal(nabla(["train", ...common, "--epochs", "3", "--out", full]).code, 0);
-  assert.equal(nabla(["train", ...common, "--epochs", "1", "--out", split]).code, 0);
-  const resumed = nabla(["train", ...common, "--epochs", "3", "--out", split, "--resume"]);
+  assert.equal(nabla(["train", ...common, "--epochs", "4", "--out", full]).code, 0);
+  // Kill the run somewhere after its first checkpoint (it is then inside epoch 2 or later).
+  const run = start(["train", ...common, "--epochs", "4", "--out", split]);
+  await waitFor(() => (latestEpoch(split) ?? 0) >= 1, "the first checkpoint");
+  run.child.kill("SIGKILL");
+  await run.exited;
+  assert.ok(latestEpoch(split)! < 4, "the run was interrupted before its end");
+  const resumed = nabla(["train", ...common, "--epochs", "4", "--out", split, "--resume"]);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.deepEqual(weightsOf(split), weightsOf(full));
-  const logFull = readFileSync(join(full, "log.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l));
-  const logSplit = readFileSync(join(split, "log.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l));
+  const read = (d: string) =>
+    readFileSync(join(d, "log.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
   assert.deepEqual(
-    logSplit.map((r) => [r.epoch, r.train_loss, r.test_acc]),
-    logFull.map((r) => [r.epoch, r.train_loss, r.test_acc]),
+    read(split).map((r) => [r.epoch, r.train_loss, r.test_acc, r.lr]),
+    read(full).map((r) => [r.epoch, r.train_loss, r.test_acc, r.lr]),
   );
 });
 
@@ -118,41 +146,21 @@ test("SIGKILL during a checkpoint write leaves the previous checkpoint loadable,
   const full = join(base, "full");
   const killed = join(base, "killed");
   assert.equal(nabla(["train", ...common, "--epochs", "3", "--out", full]).code, 0);
-  // Slow the checkpoint write down and kill the process inside it, during epoch 2's checkpoint.
-  const child = spawn(process.execPath, [...CLI, "train", ...common, "--epochs", "3", "--out", killed], {
-    env: { ...process.env, NABLA_CHECKPOINT_DELAY_MS: "60000" },
-    stdio: "ignore",
-  });
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  const deadline = Date.now() + 120_000;
-  // The data files of a checkpoint exist before it is published: wait for them (mid-write).
-  while (!existsSync(join(killed, "epoch-1.optim.safetensors"))) {
-    if (Date.now() > deadline) throw new Error("training never reached its first checkpoint");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill("SIGKILL");
-  await exited;
-  // Mid-write of the first checkpoint: nothing is published yet, so resume starts from scratch.
-  assert.ok(!existsSync(join(killed, "latest.json")), "the half-written checkpoint was not published");
-  // Finish epoch 1 and publish it, then kill during epoch 2's checkpoint.
-  assert.equal(nabla(["train", ...common, "--epochs", "1", "--out", killed, "--resume"]).code, 0);
-  const child2 = spawn(
-    process.execPath,
-    [...CLI, "train", ...common, "--epochs", "3", "--out", killed, "--resume"],
-    {
-      env: { ...process.env, NABLA_CHECKPOINT_DELAY_MS: "60000" },
-      stdio: "ignore",
-    },
-  );
-  const exited2 = new Promise<void>((resolve) => child2.on("exit", () => resolve()));
-  while (!existsSync(join(killed, "epoch-2.optim.safetensors"))) {
-    if (Date.now() > deadline) throw new Error("training never reached its second checkpoint");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child2.kill("SIGKILL");
-  await exited2;
-  const latest = loadCheckpoint(killed);
-  assert.equal(latest.epoch, 1, "the previous checkpoint is the latest and loads");
+  // Every checkpoint write pauses (NABLA_CHECKPOINT_DELAY_MS) after its data files are written
+  // and before it is published; the process is killed inside that window.
+  const slow = { NABLA_CHECKPOINT_DELAY_MS: "1500" };
+  const first = start(["train", ...common, "--epochs", "3", "--out", killed], slow);
+  await waitFor(() => existsSync(join(killed, "epoch-1.optim.safetensors")), "epoch 1's checkpoint files");
+  first.child.kill("SIGKILL");
+  await first.exited;
+  assert.equal(latestEpoch(killed), null, "the half-written first checkpoint was never published");
+  // Again, now while epoch 2's checkpoint is being written: epoch 1's must stay the latest.
+  const second = start(["train", ...common, "--epochs", "3", "--out", killed, "--resume"], slow);
+  await waitFor(() => existsSync(join(killed, "epoch-2.optim.safetensors")), "epoch 2's checkpoint files");
+  second.child.kill("SIGKILL");
+  await second.exited;
+  assert.equal(latestEpoch(killed), 1);
+  assert.equal(loadCheckpoint(killed).epoch, 1, "the previous checkpoint loads");
   const resumed = nabla(["train", ...common, "--epochs", "3", "--out", killed, "--resume"]);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.deepEqual(weightsOf(killed), weightsOf(full));

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { manualSeed } from "../../tensor/random.js";
 import { crossEntropy } from "../../nn/losses.js";
 import { fit } from "../../train/fit.js";
-import { buildModel, buildOptimizer, makeLoaders, openData } from "../../train/setup.js";
+import { buildModel, buildOptimizer, buildScheduler, makeLoaders, openData } from "../../train/setup.js";
 import { ValueError } from "../../errors.js";
 import { parseInteger, parseNonNegativeNumber, parsePositiveNumber } from "../parse.js";
 import { activeBackendName } from "../backend.js";
@@ -24,6 +24,7 @@ interface TrainFlags {
   batchSize: string;
   lr: string;
   optimizer: string;
+  schedule: string;
   momentum: string;
   weightDecay: string;
   seed: string;
@@ -52,6 +53,11 @@ export function register(program: Command): void {
     .option("--batch-size <n>", "mini-batch size", "64")
     .option("--lr <x>", "learning rate", "0.01")
     .option("--optimizer <name>", "sgd, adam or adamw", "sgd")
+    .option(
+      "--schedule <name>",
+      "learning-rate schedule: cosine (anneal to 0 over the epochs), step, onecycle or none",
+      "cosine",
+    )
     .option("--momentum <x>", "SGD momentum", "0.9")
     .option("--weight-decay <x>", "L2 weight decay (decoupled for adamw)", "0")
     .option("--seed <n>", "seed for initialisation, shuffling and augmentation", "0")
@@ -103,6 +109,7 @@ export function register(program: Command): void {
         augment: flags.augment ?? false,
         workers,
       });
+      const schedule = buildScheduler(flags.schedule, optimizer, epochs, trainLoader.length, lr);
       process.stderr.write(
         `nabla: training ${flags.model} on ${flags.data} (${data.train.length} train / ${data.test.length} test images, ` +
           `${data.sampleShape.join("×")}, ${data.classes.length} classes) on the ${activeBackendName()} backend\n`,
@@ -110,6 +117,7 @@ export function register(program: Command): void {
       const result = await fit({
         model,
         optimizer,
+        ...(schedule ? { scheduler: schedule.scheduler, schedulerInterval: schedule.interval } : {}),
         lossFn: (logits, targets) => crossEntropy(logits, targets),
         trainLoader,
         testLoader,
@@ -128,6 +136,7 @@ export function register(program: Command): void {
           normalization: data.normalization,
           batch_size: batchSize,
           optimizer: flags.optimizer,
+          schedule: flags.schedule,
           lr,
           seed,
         },
