@@ -131,9 +131,9 @@ export function traceModule(
 }
 
 /**
- * The inputs the tape recorded for t's op. cat's tape entry keeps the caller's array itself, and
- * a caller may append to that array afterwards (DenseNet's growing feature list), so for cat only
- * the prefix whose sizes add up to the output is taken.
+ * The inputs the tape recorded for t's op. cat's tape entry once kept the caller's array itself,
+ * which a caller may append to afterwards (DenseNet's growing feature list); the core now copies
+ * it, and for cat only the prefix whose sizes add up to the output is taken all the same.
  */
 function tapeInputs(t: Tensor): readonly Tensor[] {
   const node = t.gradFn;
