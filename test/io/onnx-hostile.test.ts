@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { onnx } from "../../src/io/onnx/proto/onnx.js";
+import { onnx } from "../../src/io/onnx/protobuf.js";
 import { load, parseModel } from "../../src/io/onnx/index.js";
 import { FormatError, NablaError, NotSupportedError } from "../../src/errors.js";
 import { fromArray } from "../../src/tensor/creation.js";

@@ -1,7 +1,7 @@
 // Bytes → a validated, plain description of an ONNX model: nodes with decoded attributes,
 // initializers as Values, graph inputs/outputs. Everything here is structural checking; running
 // the graph is the interpreter's job (onnx-module.ts).
-import { onnx } from "./proto/onnx.js";
+import { onnx } from "./protobuf.js";
 import { FormatError, NotSupportedError } from "../../errors.js";
 import { decodeTensor, int64, type DecodeContext } from "./tensor-proto.js";
 import type { Value } from "./values.js";

@@ -5,7 +5,7 @@
 // read.
 import { closeSync, fstatSync, openSync, readSync, realpathSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
-import type { onnx } from "./proto/onnx.js";
+import type { onnx } from "./protobuf.js";
 import { FormatError } from "../../errors.js";
 
 export interface ExternalDataSource {

@@ -2,7 +2,7 @@
 // (dims, element counts, data lengths, external-data paths) before allocating or reading, so a
 // bad file is a FormatError naming the tensor — never a huge allocation, a crash or a read
 // outside the model's folder.
-import { onnx } from "./proto/onnx.js";
+import { onnx } from "./protobuf.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { FormatError, NotSupportedError } from "../../errors.js";
 import { DataType, dataTypeName, storageDType, value, type Value } from "./values.js";

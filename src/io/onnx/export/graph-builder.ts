@@ -1,7 +1,7 @@
 // Accumulates the nodes and initializers of an ONNX graph being exported: unique value names,
 // typed attribute constructors, and initializers de-duplicated by tensor identity (a shared
 // weight is stored once).
-import type { onnx } from "../proto/onnx.js";
+import type { onnx } from "../protobuf.js";
 import type { Tensor } from "../../../tensor/tensor.js";
 import type { DType } from "../../../tensor/dtype.js";
 import { fromArray } from "../../../tensor/creation.js";

@@ -1,8 +1,8 @@
 // Saving an imported model again (e.g. after fine-tuning): its own graph, node for node, with
 // the current parameter and buffer values as initializers. No tracing is involved, so every op
 // the importer runs can be written back, at the model's own opset.
-import type { onnx } from "../proto/onnx.js";
-import { onnx as proto } from "../proto/onnx.js";
+import type { onnx } from "../protobuf.js";
+import { onnx as proto } from "../protobuf.js";
 import { NotSupportedError } from "../../../errors.js";
 import type { AttrValue, GraphIO } from "../decode.js";
 import type { OnnxModule } from "../onnx-module.js";

@@ -1,6 +1,6 @@
 // save(module, exampleInput, path, {opset, dynamicBatch}): trace, assemble the ModelProto,
 // write it atomically.
-import { onnx } from "../proto/onnx.js";
+import { onnx } from "../protobuf.js";
 import type { Tensor } from "../../../tensor/tensor.js";
 import { ValueError } from "../../../errors.js";
 import type { AnyModule } from "../../../nn/module.js";
