@@ -12,6 +12,7 @@ import type { Pool2dParams } from "../../src/backend/backend.js";
 import { refKernels as ref } from "../../src/backend/ref/index.js";
 import { loadNativeBackend } from "../../src/backend/native/index.js";
 import { checkOpInfo, opInfos } from "../../src/autograd/testing/opinfo.js";
+import * as nb from "../../src/index.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const built = existsSync(path.join(root, "build", "Release", "nabla_native.node"));
@@ -169,4 +170,23 @@ test("training steps are bitwise reproducible across runs and thread counts", { 
   assert.ok(two.split(",").length > 10, two);
   assert.equal(run("2"), two);
   assert.equal(run("1"), two);
+});
+
+test("fused forms give bitwise the results of the tensor-op forms (conv bias, eval batch norm)", () => {
+  // Runs on whichever backend is active (native unless NABLA_BACKEND=ref).
+  nb.manualSeed(5);
+  const x = nb.randn([2, 3, 6, 6]);
+  const w = nb.randn([4, 3, 3, 3]);
+  const b = nb.randn([4]);
+  const fused = nb.nn.F.conv2d(x, w, b, { padding: 1 });
+  const plain = nb.nn.F.conv2d(x, w, null, { padding: 1 }).add(b.reshape([1, 4, 1, 1]));
+  assert.deepEqual(fused.data, plain.data);
+
+  const [m, v, g, s] = [nb.randn([4]), nb.rand([4]).add(0.5), nb.randn([4]), nb.randn([4])];
+  const options = { runningMean: m, runningVar: v, weight: g, bias: s, training: false };
+  const inference = nb.noGrad(() => nb.nn.F.batchNorm(fused, options));
+  // With a weight that requires grad the per-channel scale and shift are tensor ops.
+  const withGrad = nb.nn.F.batchNorm(fused, { ...options, weight: g.detach().requiresGrad_() });
+  assert.ok(withGrad.requiresGrad);
+  assert.deepEqual(inference.data, withGrad.data);
 });

@@ -11,6 +11,7 @@ import { kernel } from "../../backend/registry.js";
 import { record } from "../engine.js";
 import { DTypeError, ShapeError, ValueError } from "../../errors.js";
 import { contiguous } from "./movement.js";
+import { sum } from "./reduce.js";
 import { empty } from "./util.js";
 
 export type Pair = number | readonly [number, number];
@@ -97,11 +98,21 @@ export function conv2d(
 ): Tensor {
   checkFloat("conv2d", x, w);
   const p = conv2dParams(x.shape, w.shape, options);
-  const y = convForward(x, w, p);
-  if (bias === null) return y;
+  if (bias === null) return convForward(x, w, p);
   if (bias.ndim !== 1 || bias.shape[0] !== p.o)
     throw new ShapeError(`conv2d: bias must have shape [${p.o}], got ${formatShape(bias.shape)}`);
-  return y.add(bias.reshape([1, p.o, 1, 1]));
+  if (bias.dtype !== x.dtype) return convForward(x, w, p).add(bias.reshape([1, p.o, 1, 1]));
+  // The bias is added in place to the fresh output (one pass, no second output tensor), and the
+  // op records [x, w, bias] as one node: the bias gradient is the per-channel sum of g.
+  const y = empty([p.n, p.o, p.outH, p.outW], x.dtype);
+  kernel("conv2d")(raw(x), raw(w), p, y.storage);
+  const ones = empty([p.o], x.dtype).storage.fill(1);
+  kernel("channelAffine")(y.storage, p.n, p.o, p.outH * p.outW, ones, raw(bias), false, y.storage);
+  return record("conv2d", [x, w, bias], y, (g) => [
+    x.requiresGrad ? convBackwardInput(g, w, p) : null,
+    w.requiresGrad ? convBackwardWeight(x, g, p) : null,
+    bias.requiresGrad ? sum(g, [0, 2, 3]) : null,
+  ]);
 }
 
 function convForward(x: Tensor, w: Tensor, p: Conv2dParams): Tensor {

@@ -1910,6 +1910,25 @@ const batchNormInfo: OpInfo = {
       op: (x, m, v, w) => nm.batchNorm(x, { runningMean: m, runningVar: v, weight: w, training: false }),
       ref: (x, m, v, w) => batchNormRef(x, m, v, w, null, 1e-5),
     },
+    {
+      desc: "evaluation, float32, nothing requires grad (inference path)",
+      inputs: [
+        mk.uniform([3, 4, 5], -1, 1, { dtype: "float32", grad: false }),
+        mk.uniform([4], -1, 1, { dtype: "float32", grad: false }),
+        mk.uniform([4], 0.5, 2, { dtype: "float32", grad: false }),
+        mk.uniform([4], -1, 1, { dtype: "float32", grad: false }),
+        mk.uniform([4], -1, 1, { dtype: "float32", grad: false }),
+      ],
+      op: (x, m, v, w, b) =>
+        nm.batchNorm(x, { runningMean: m, runningVar: v, weight: w, bias: b, training: false, eps: 1e-3 }),
+      ref: (x, m, v, w, b) => batchNormRef(x, m, v, w, b, 1e-3),
+    },
+    {
+      desc: "evaluation, gradients to the running statistics and bias",
+      inputs: [mk.uniform([2, 3, 4]), mk.uniform([3]), mk.uniform([3], 0.5, 2), mk.uniform([3])],
+      op: (x, m, v, b) => nm.batchNorm(x, { runningMean: m, runningVar: v, bias: b, training: false }),
+      ref: (x, m, v, b) => batchNormRef(x, m, v, null, b, 1e-5),
+    },
   ],
   errors: (mk) => [
     {
