@@ -8,10 +8,13 @@ import { loadCheckpoint } from "./checkpoint.js";
 import { buildModel, type Normalization } from "./setup.js";
 import type { Module } from "../nn/module.js";
 import { loadSafetensors } from "../io/safetensors.js";
+import { load as loadOnnx } from "../io/onnx/index.js";
 import { FormatError } from "../errors.js";
 
 export interface RunMeta {
   model: string;
+  /** For runs started from an ONNX file (`nabla train --onnx`): its absolute path. */
+  onnx?: string;
   data: string;
   classes: string[];
   input: [number, number, number];
@@ -44,7 +47,10 @@ export function restoreModel(path: string): RestoredModel {
       `${path}: the checkpoint has no model description (was it written by \`nabla train\`?)`,
     );
   }
-  const model = buildModel(meta.model, meta.classes.length, meta.input as [number, number, number]);
+  const model =
+    typeof meta.onnx === "string"
+      ? loadOnnx(meta.onnx)
+      : buildModel(meta.model, meta.classes.length, meta.input as [number, number, number]);
   const weights = useBest ? loadSafetensors(path).tensors : ckpt.weights;
   model.loadStateDict(weights, { strict: true });
   model.eval();

@@ -207,3 +207,27 @@ test("bad flags and missing data are usage errors, not crashes", () => {
   assert.equal(r4.code, 1);
   assert.match(r4.stderr, /no such checkpoint/);
 });
+
+test("train --onnx fine-tunes an ONNX model; eval restores it from the run folder", () => {
+  const base = mkdtempSync(join(tmpdir(), "nabla-onnx-train-"));
+  const first = join(base, "first");
+  assert.equal(nabla(["train", ...common, "--epochs", "1", "--out", first]).code, 0);
+  const onnxFile = join(base, "model.onnx");
+  const ex = nabla(["export", "--checkpoint", first, "--onnx", onnxFile]);
+  assert.equal(ex.code, 0, ex.stderr);
+  const tuned = join(base, "tuned");
+  const withoutModel = common.slice(2); // drop "--model fmnist-cnn"
+  const r = nabla(["train", ...withoutModel, "--onnx", onnxFile, "--epochs", "2", "--out", tuned]);
+  assert.equal(r.code, 0, r.stderr);
+  const log = readFileSync(join(tuned, "log.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  assert.equal(log.length, 2);
+  const ev = nabla(["eval", "--checkpoint", tuned, "--json"]);
+  assert.equal(ev.code, 0, ev.stderr);
+  assert.equal(JSON.parse(ev.stdout).accuracy, log[1].test_acc);
+  const bad = nabla(["train", ...common, "--onnx", onnxFile, "--epochs", "1", "--out", join(base, "x")]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /exactly one of --model/);
+});

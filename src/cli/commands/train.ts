@@ -7,7 +7,11 @@
 //   nabla train ... --resume        continue the run in --out from its latest checkpoint
 import type { Command } from "commander";
 import { readFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { load as loadOnnx } from "../../io/onnx/index.js";
+import type { Module } from "../../nn/module.js";
+import { zeros } from "../../tensor/creation.js";
+import { noGrad } from "../../autograd/engine.js";
 import { manualSeed } from "../../tensor/random.js";
 import { crossEntropy } from "../../nn/losses.js";
 import { fit } from "../../train/fit.js";
@@ -17,7 +21,8 @@ import { parseInteger, parseNonNegativeNumber, parsePositiveNumber } from "../pa
 import { activeBackendName } from "../backend.js";
 
 interface TrainFlags {
-  model: string;
+  model?: string;
+  onnx?: string;
   data: string;
   root?: string;
   epochs: string;
@@ -43,7 +48,11 @@ export function register(program: Command): void {
   program
     .command("train")
     .description("train a model, test it after every epoch, write checkpoints, log.jsonl and plots to --out")
-    .requiredOption("--model <name>", "zoo model (see `nabla summary --help`), e.g. fmnist-cnn, resnet20")
+    .option("--model <name>", "zoo model (see `nabla summary --help`), e.g. fmnist-cnn, resnet20")
+    .option(
+      "--onnx <file>",
+      "start from an ONNX model instead of a zoo model (its initializers become the trained parameters)",
+    )
     .requiredOption(
       "--data <name|dir>",
       "fashion-mnist, fashion-mnist-subset, mnist, cifar10, or a folder with train/<class>/ and test/<class>/",
@@ -71,6 +80,10 @@ export function register(program: Command): void {
     .option("--download", "download the dataset if it is not found (needs internet)")
     .option("--progress <mode>", "auto, bar, line or none", "auto")
     .action(async (flags: TrainFlags) => {
+      if ((flags.model === undefined) === (flags.onnx === undefined)) {
+        throw new ValueError("give exactly one of --model <name> and --onnx <file>");
+      }
+      const modelName = flags.model ?? "onnx";
       const epochs = parseInteger("--epochs", flags.epochs, 1);
       const batchSize = parseInteger("--batch-size", flags.batchSize, 1);
       const lr = parsePositiveNumber("--lr", flags.lr);
@@ -89,7 +102,7 @@ export function register(program: Command): void {
         throw new ValueError("--channels must be 1 or 3");
       const size = flags.size === undefined ? undefined : parseInteger("--size", flags.size, 1);
       if (flags.resume && existsSync(join(flags.out, "latest.json"))) {
-        checkSameRun(flags.out, flags.model, flags.data);
+        checkSameRun(flags.out, modelName, flags.data);
       }
 
       manualSeed(seed);
@@ -101,7 +114,9 @@ export function register(program: Command): void {
         ...(size !== undefined ? { size } : {}),
         log,
       });
-      const model = buildModel(flags.model, data.classes.length, data.sampleShape);
+      const model = flags.onnx
+        ? startFromOnnx(flags.onnx, data.classes.length, data.sampleShape)
+        : buildModel(modelName, data.classes.length, data.sampleShape);
       const optimizer = buildOptimizer(flags.optimizer, model.parameters(), { lr, momentum, weightDecay });
       const { trainLoader, testLoader } = makeLoaders(data, {
         batchSize,
@@ -111,7 +126,7 @@ export function register(program: Command): void {
       });
       const schedule = buildScheduler(flags.schedule, optimizer, epochs, trainLoader.length, lr);
       process.stderr.write(
-        `nabla: training ${flags.model} on ${flags.data} (${data.train.length} train / ${data.test.length} test images, ` +
+        `nabla: training ${flags.onnx ?? modelName} on ${flags.data} (${data.train.length} train / ${data.test.length} test images, ` +
           `${data.sampleShape.join("×")}, ${data.classes.length} classes) on the ${activeBackendName()} backend\n`,
       );
       const result = await fit({
@@ -129,7 +144,8 @@ export function register(program: Command): void {
         progress: flags.progress as "auto",
         ...(patience !== undefined ? { earlyStoppingPatience: patience } : {}),
         meta: {
-          model: flags.model,
+          model: modelName,
+          ...(flags.onnx ? { onnx: resolve(flags.onnx) } : {}),
           data: flags.data,
           classes: data.classes,
           input: data.sampleShape,
@@ -155,6 +171,22 @@ export function register(program: Command): void {
         `wrote ${flags.out}/log.jsonl, checkpoints, best.safetensors, loss/accuracy/confusion plots\n`,
       );
     });
+}
+
+/** An ONNX model to fine-tune: it must take the data's images and output one score per class. */
+function startFromOnnx(
+  file: string,
+  numClasses: number,
+  sampleShape: readonly [number, number, number],
+): Module {
+  const model = loadOnnx(file);
+  const out = noGrad(() => model.eval().call(zeros([1, ...sampleShape])));
+  if (out.ndim !== 2 || out.shape[1] !== numClasses) {
+    throw new ValueError(
+      `${file}: the model maps a [1, ${sampleShape.join(", ")}] input to [${out.shape.join(", ")}], but the data has ${numClasses} classes`,
+    );
+  }
+  return model.train();
 }
 
 /** Resuming into a folder that holds a different run would silently mix two trainings. */
