@@ -298,6 +298,43 @@ void depthwise_backward_weight(const float* x, const float* gy, const ConvParams
 
 bool is_depthwise(const ConvParams& p) { return p.groups == p.c && p.o == p.c && p.groups > 1; }
 
+// y (M × N, row stride N) = w (M × K, row-major) · B with B row k = base + off[k] (N floats): the
+// padded-grid convolution without packing B, whose rows are shifted runs of the padded input
+// (packing them would copy K·N floats — 9× the input for 3×3 kernels — per image). AVX-512 only.
+bool rows_gemm_available() {
+  return kRowsKernel8x48 != nullptr && std::strcmp(gemm_kernel().isa, "avx512") == 0;
+}
+
+void rows_gemm(int64_t M, int64_t N, int64_t K, const float* w, const float* base, const int64_t* off, float* y,
+               int threads) {
+  constexpr int64_t MR = 8, NR = 48, KC = 144;
+  const int64_t panels_m = ceil_div(M, MR);
+  float* ap = scratch(kScratchPackA, static_cast<size_t>(panels_m * MR * K));
+  for (int64_t pm = 0; pm < panels_m; pm++)
+    for (int64_t k = 0; k < K; k++)
+      for (int64_t r = 0; r < MR; r++) {
+        const int64_t row = pm * MR + r;
+        ap[(pm * K + k) * MR + r] = row < M ? w[row * K + k] : 0.f;
+      }
+  const int64_t panels_n = ceil_div(N, NR);
+  // Column panels split between threads; every output element is summed over k in one order.
+  parallel_for(panels_n, std::min<int64_t>(threads, panels_n), [&](int64_t b, int64_t e) {
+    for (int64_t pn = b; pn < e; pn++) {
+      const int64_t j0 = pn * NR;
+      const int n = static_cast<int>(std::min(NR, N - j0));
+      // k blocks outside the row panels: a block of B rows (KC × 48 floats) stays in L1 while
+      // every row panel uses it.
+      for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        const int64_t kc = std::min(KC, K - k0);
+        for (int64_t pm = 0; pm < panels_m; pm++) {
+          const int m = static_cast<int>(std::min(MR, M - pm * MR));
+          kRowsKernel8x48(kc, ap + (pm * K + k0) * MR, base, off + k0, j0, y + pm * MR * N + j0, N, m, n, k0 > 0);
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* y) {
@@ -320,9 +357,13 @@ void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* 
       for (int64_t n = b; n < e; n++) {
         pad_planes(x + n * p.c * HW, p, pg, p.c, xp);
         for (int64_t g = 0; g < G; g++) {
-          StridedSource wa(w + g * Og * CK, CK, 1);
-          RunSource xb(xp + g * Cg * pg.plane, 0, pg.Pq, off);
-          gemm(Og, pg.Pq, CK, {&wa, false}, {&xb, false}, yq, pg.Pq, 1, false, inner);
+          if (rows_gemm_available()) {
+            rows_gemm(Og, pg.Pq, CK, w + g * Og * CK, xp + g * Cg * pg.plane, off, yq, inner);
+          } else {
+            StridedSource wa(w + g * Og * CK, CK, 1);
+            RunSource xb(xp + g * Cg * pg.plane, 0, pg.Pq, off);
+            gemm(Og, pg.Pq, CK, {&wa, false}, {&xb, false}, yq, pg.Pq, 1, false, inner);
+          }
           float* yg = y + n * p.o * P + g * Og * P;
           for (int64_t o = 0; o < Og; o++)
             for (int64_t oh = 0; oh < p.oh; oh++)
@@ -354,6 +395,21 @@ void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* 
 
 void conv2d_backward_input(const float* gy, const float* w, const ConvParams& p, float* gx) {
   if (is_depthwise(p)) return depthwise_backward_input(gy, w, p, gx);
+  if (p.sh == 1 && p.sw == 1 && p.groups == 1 && !is_pointwise(p) && (p.kh - 1) * p.dh >= p.ph &&
+      (p.kw - 1) * p.dw >= p.pw) {
+    // Stride 1: the input gradient is itself a stride-1 convolution, of gy padded by
+    // (k−1)·d − pad with the weights flipped in space and with O and C swapped:
+    //   gx[c, i, j] = Σ_o Σ_a,b gy[o, i + ph − a·dh, j + pw − b·dw] · w[o, c, a, b].
+    // That runs on the forward path (padded grid, no col2im scatter of a 9× larger column matrix).
+    const int64_t KK = p.kh * p.kw;
+    float* wt = scratch(kScratchMisc, static_cast<size_t>(p.o * p.c * KK));
+    for (int64_t o = 0; o < p.o; o++)
+      for (int64_t c = 0; c < p.c; c++)
+        for (int64_t t = 0; t < KK; t++) wt[(c * p.o + o) * KK + (KK - 1 - t)] = w[(o * p.c + c) * KK + t];
+    const ConvParams q{p.n, p.o, p.oh, p.ow, p.c, p.kh, p.kw, 1, 1, (p.kh - 1) * p.dh - p.ph, (p.kw - 1) * p.dw - p.pw,
+                       p.dh, p.dw, 1, p.h, p.w};
+    return conv2d_forward(gy, wt, q, gx);
+  }
   const int64_t G = p.groups, Cg = p.c / G, Og = p.o / G, CK = Cg * p.kh * p.kw, P = p.oh * p.ow;
   const int64_t HW = p.h * p.w;
   const bool pointwise = is_pointwise(p);

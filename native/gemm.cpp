@@ -126,12 +126,17 @@ void pack_b(const GemmKernel& uk, Operand B, int64_t k0, int64_t kc, int64_t j0,
     const int64_t p1 = std::min(panel_end, p0 + per);
     const int64_t span = std::min(p1 * NR, ncols) - p0 * NR;
     for (int64_t k = 0; k < kc; k++) {
-      B.src->row(k0 + k, j0 + p0 * NR, span, buf, 1);
+      // Read the source row in place when it is contiguous, else through the row buffer.
+      const float* src = B.src->span(k0 + k, j0 + p0 * NR, span);
+      if (src == nullptr) {
+        B.src->row(k0 + k, j0 + p0 * NR, span, buf, 1);
+        src = buf;
+      }
       for (int64_t pnl = p0; pnl < p1; pnl++) {
         const int64_t off = (pnl - p0) * NR;
         const int64_t n = std::min<int64_t>(NR, span - off);
         float* d = dst + pnl * kc * NR + k * NR;
-        for (int64_t c = 0; c < n; c++) d[c] = buf[off + c];
+        for (int64_t c = 0; c < n; c++) d[c] = src[off + c];
         for (int64_t c = n; c < NR; c++) d[c] = 0.f;
       }
     }

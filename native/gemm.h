@@ -62,6 +62,12 @@ extern const GemmKernel kGemmGeneric;
 using Transpose16Fn = void (*)(const float* const* src, float* dst, int64_t dst_stride);
 extern const Transpose16Fn kTranspose16Avx512;
 
+// C (m ≤ 8 rows, n ≤ 48 columns, row stride rs_c) (+)= Apanel · B over kc, with A packed as for
+// the 8×48 tile and B row k read in place at base + off[k] + j0. Null without AVX-512.
+using RowsKernelFn = void (*)(int64_t kc, const float* a, const float* base, const int64_t* off, int64_t j0,
+                              float* c, int64_t rs_c, int m, int n, int accumulate);
+extern const RowsKernelFn kRowsKernel8x48;
+
 const GemmKernel& gemm_kernel();
 // For tests and benchmarks: "avx512", "avx2" or "generic"; returns false if unsupported here.
 bool gemm_select(const char* isa);

@@ -136,6 +136,51 @@ void ukernel_8x48(int64_t kc, const float* __restrict a, const float* __restrict
   }
 }
 
+// The 8×48 tile with B read in place instead of packed: row k of B is base + off[k] + j0 (any
+// alignment), and only the first n ≤ 48 columns are read (masked loads), so a convolution can
+// stream the zero-padded input directly (see conv.cpp). Packed A as for ukernel_8x48.
+void ukernel_8x48_rows(int64_t kc, const float* __restrict a, const float* base, const int64_t* off, int64_t j0,
+                       float* c, int64_t rs_c, int m, int n, int accumulate) {
+  const __mmask16 k0 = n >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << n) - 1);
+  const __mmask16 k1 = n >= 32 ? 0xFFFF : n > 16 ? static_cast<__mmask16>((1u << (n - 16)) - 1) : 0;
+  const __mmask16 k2 = n >= 48 ? 0xFFFF : n > 32 ? static_cast<__mmask16>((1u << (n - 32)) - 1) : 0;
+  __m512 acc0[MR8], acc1[MR8], acc2[MR8];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR8; r++) {
+    acc0[r] = _mm512_setzero_ps();
+    acc1[r] = _mm512_setzero_ps();
+    acc2[r] = _mm512_setzero_ps();
+  }
+  for (int64_t k = 0; k < kc; k++) {
+    const float* bk = base + off[k] + j0;
+    const __m512 b0 = _mm512_maskz_loadu_ps(k0, bk);
+    const __m512 b1 = _mm512_maskz_loadu_ps(k1, bk + 16);
+    const __m512 b2 = _mm512_maskz_loadu_ps(k2, bk + 32);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR8; r++) {
+      const __m512 ar = _mm512_set1_ps(a[r]);
+      acc0[r] = _mm512_fmadd_ps(ar, b0, acc0[r]);
+      acc1[r] = _mm512_fmadd_ps(ar, b1, acc1[r]);
+      acc2[r] = _mm512_fmadd_ps(ar, b2, acc2[r]);
+    }
+    a += MR8;
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < MR8; r++) {
+    if (r >= m) break;
+    float* cr = c + r * rs_c;
+    __m512 v0 = acc0[r], v1 = acc1[r], v2 = acc2[r];
+    if (accumulate) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(k0, cr));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(k1, cr + 16));
+      v2 = _mm512_add_ps(v2, _mm512_maskz_loadu_ps(k2, cr + 32));
+    }
+    _mm512_mask_storeu_ps(cr, k0, v0);
+    _mm512_mask_storeu_ps(cr + 16, k1, v1);
+    _mm512_mask_storeu_ps(cr + 32, k2, v2);
+  }
+}
+
 // GCC 12 warns inside its own intrinsics headers (the "undefined" pass-through operand of the
 // shuffles); the warning is spurious.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -177,6 +222,7 @@ void transpose16(const float* const* src, float* dst, int64_t dst_stride) {
 }  // namespace
 
 extern const Transpose16Fn kTranspose16Avx512 = transpose16;
+extern const RowsKernelFn kRowsKernel8x48 = ukernel_8x48_rows;
 extern const GemmKernel kGemmAvx512 = {"avx512", MR, NR, 14 * 24, 384, 3072, ukernel};
 extern const GemmKernel kGemmAvx512Narrow = {"avx512", MR8, NR48, 8 * 40, 192, 3072, ukernel_8x48};
 
@@ -188,5 +234,6 @@ namespace nabla {
 extern const GemmKernel kGemmAvx512 = kGemmGeneric;
 extern const GemmKernel kGemmAvx512Narrow = kGemmGeneric;
 extern const Transpose16Fn kTranspose16Avx512 = nullptr;
+extern const RowsKernelFn kRowsKernel8x48 = nullptr;
 }  // namespace nabla
 #endif
