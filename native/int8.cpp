@@ -3,9 +3,10 @@
 // pass that removes the zero-point term, scales, adds the bias, applies ReLU/ReLU6 and writes
 // float32 NCHW. See int8.h for the exact numerics (shared with src/compress/int8-ref.ts).
 //
-// This file is compiled for the baseline ISA; the floating-point epilogue must not be contracted
-// into FMAs, or results would differ from the reference in the last bit.
-#pragma GCC optimize("fp-contract=off")
+// The floating-point epilogue must not be contracted into FMAs, or results would differ from the
+// reference in the last bit: this file is compiled for the baseline ISA, which has no FMA. (A
+// `#pragma GCC optimize("fp-contract=off")` would also do, but it stops GCC from inlining the
+// standard-library helpers into this file's functions, which made the kernels several times slower.)
 #include <napi.h>
 
 #include <cstring>
@@ -81,13 +82,27 @@ struct Epilogue {
   int32_t x_zero;
   int act;  // 0 none, 1 relu, 2 relu6
 
-  float operator()(int32_t acc, int64_t o) const {
-    const int64_t centered = static_cast<int64_t>(acc) - static_cast<int64_t>(x_zero) * row_sum[o];
+  // dst[r·dst_stride] = act((acc[r·acc_stride] − xz·Σw[o])·(xs·ws[o]) + bias[o]) for r < rows.
+  // acc − xz·Σw fits int32: |acc|, |xz·Σw| ≤ 127·127·K < 2^30 (K is checked by the caller).
+  template <int ACT>
+  void column(const int32_t* acc, int64_t acc_stride, int64_t o, float* dst, int64_t dst_stride,
+              int64_t rows) const {
     const double m = x_scale * static_cast<double>(w_scale[o]);
-    double v = static_cast<double>(centered) * m + static_cast<double>(bias[o]);
-    if (act >= 1 && v < 0) v = 0;
-    if (act == 2 && v > 6) v = 6;
-    return static_cast<float>(v);
+    const int32_t corr = x_zero * row_sum[o];
+    const double b = static_cast<double>(bias[o]);
+    for (int64_t r = 0; r < rows; r++) {
+      double v = static_cast<double>(acc[r * acc_stride] - corr) * m + b;
+      if (ACT >= 1 && v < 0) v = 0;
+      if (ACT == 2 && v > 6) v = 6;
+      dst[r * dst_stride] = static_cast<float>(v);
+    }
+  }
+
+  void write(const int32_t* acc, int64_t acc_stride, int64_t o, float* dst, int64_t dst_stride,
+             int64_t rows) const {
+    if (act == 0) column<0>(acc, acc_stride, o, dst, dst_stride, rows);
+    else if (act == 1) column<1>(acc, acc_stride, o, dst, dst_stride, rows);
+    else column<2>(acc, acc_stride, o, dst, dst_stride, rows);
   }
 };
 
@@ -105,8 +120,7 @@ void linear_rows(const float* x, const Conv& p, const int8_t* packed, const Epil
     for (int64_t k = p.c; k < 4 * k4; k++) dst[k] = 0;
   }
   g_isa.fn(b.cols.data(), rows, k4, packed, op, b.acc.data(), op);
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t o = 0; o < p.o; o++) out[(r0 + r) * p.o + o] = ep(b.acc[r * op + o], o);
+  for (int64_t o = 0; o < p.o; o++) ep.write(b.acc.data() + o, op, o, out + r0 * p.o + o, p.o, rows);
 }
 
 // Output positions [q0, q1) of sample `s` of a convolution, all groups. Per group the input is
@@ -150,8 +164,7 @@ void conv_part(const float* x, const Conv& p, const int8_t* packed, const Epilog
     g_isa.fn(b.cols.data(), rows, k4, packed + g * k4 * op * 4, op, b.acc.data(), op);
     for (int64_t oo = 0; oo < og; oo++) {
       const int64_t o = g * og + oo;
-      float* dst = out + (s * p.o + o) * positions;
-      for (int64_t r = 0; r < rows; r++) dst[q0 + r] = ep(b.acc[r * op + oo], o);
+      ep.write(b.acc.data() + oo, op, o, out + (s * p.o + o) * positions + q0, 1, rows);
     }
   }
 }
@@ -179,6 +192,7 @@ Napi::Value Int8Conv2d(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "int8Conv2d: invalid parameters");
   const int64_t cg = p.c / p.groups, og = p.o / p.groups, kg = cg * p.kh * p.kw;
   const int64_t k4 = (kg + 3) / 4, op = (og + 15) / 16 * 16;
+  if (kg > 65536) throw Napi::RangeError::New(env, "int8Conv2d: more than 65536 products per output (int32 range)");
   const float* x = typed<float>(info, 0, napi_float32_array, p.n * p.c * p.h * p.w, "x");
   const int8_t* packed = typed<int8_t>(info, 2, napi_int8_array, p.groups * k4 * op * 4, "packed weights");
   Epilogue ep{};
@@ -193,7 +207,7 @@ Napi::Value Int8Conv2d(const Napi::CallbackInfo& info) {
   float* out = typed<float>(info, 9, napi_float32_array, p.n * p.o * p.oh * p.ow, "out");
 
   const double macs = static_cast<double>(p.n) * p.oh * p.ow * p.o * kg;
-  const int threads = threads_for(macs, 1 << 20);
+  const int threads = threads_for(macs, 1 << 23);  // waking workers costs more than small layers take
   const bool linear = p.h == 1 && p.w == 1 && p.kh == 1 && p.kw == 1 && p.ph == 0 && p.pw == 0 && p.groups == 1;
   if (linear) {
     // One GEMM over the batch rows, split in blocks of 4 rows between threads.
