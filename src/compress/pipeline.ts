@@ -153,6 +153,7 @@ export async function compress(options: CompressOptions): Promise<CompressReport
     steps.push(
       `prune-channels ${options.pruneChannels}` + (options.finetune ? ` + finetune ${options.finetune}` : ""),
     );
+    stages.push({ step: steps.at(-1)!, report: measure(model, data, meta, testLoader, 0) });
   }
   if (options.prune) {
     let masks: PruningMasks | null = null;
