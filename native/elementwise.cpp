@@ -108,6 +108,7 @@ void unary_row(int op, const float* x, int64_t sx, float* y, int64_t n) {
     case kCeil: return map_unary(x, sx, y, n, [](float v) { return std::ceil(v); });
     case kRound: return map_unary(x, sx, y, n, js_round);
     case kErf: return map_unary(x, sx, y, n, [](float v) { return std::erf(v); });
+    case kCopy: return map_unary(x, sx, y, n, [](float v) { return v; });
     default: return;
   }
 }

@@ -7,6 +7,7 @@ namespace nabla {
 // Op codes shared with src/backend/native/index.ts (keep the orders in sync).
 enum UnaryCode {
   kNeg, kExp, kLog, kSqrt, kSin, kCos, kTanh, kSigmoid, kRelu, kAbs, kSign, kFloor, kCeil, kRound, kErf,
+  kCopy,  // identity: the strided float32 → contiguous copy
   kUnaryCount
 };
 enum BinaryCode {

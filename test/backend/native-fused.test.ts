@@ -190,3 +190,23 @@ test("fused forms give bitwise the results of the tensor-op forms (conv bias, ev
   assert.ok(withGrad.requiresGrad);
   assert.deepEqual(inference.data, withGrad.data);
 });
+
+test("copy of float32 views matches the reference bitwise (transposed, broadcast, offset)", { skip }, () => {
+  const k = loadNativeBackend()!.kernels;
+  const data = randn(64 * 64 * 9);
+  data[5] = -0;
+  data[6] = NaN;
+  const views: [number[], number[], number][] = [
+    [[64, 64, 8, 8], [64, 1, 0, 0], 0], // a mean's gradient broadcast over H, W
+    [[96, 64], [1, 96], 7], // transposed, with an offset
+    [[64, 9, 64], [576, 1, 9], 0], // permuted
+  ];
+  for (const [shape, strides, offset] of views) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const want = new Float32Array(n);
+    const got = new Float32Array(n);
+    ref.copy({ data, strides, offset }, shape, want, "float32");
+    k.copy!({ data, strides, offset }, shape, got, "float32");
+    assert.deepEqual(got, want, JSON.stringify(shape));
+  }
+});

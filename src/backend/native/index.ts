@@ -119,6 +119,8 @@ const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
   round: 13,
   erf: 14,
 };
+/** The identity op of native/elementwise.h, used for strided float32 copies. */
+const COPY_CODE = 15;
 const BINARY_CODES: Record<BinaryOp, number> = {
   add: 0,
   sub: 1,
@@ -364,6 +366,14 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
       }
       if (numel(shape) < MIN_ELEMENTWISE) return ref.unary(op, x, shape, out);
       lib.unary(code, x.data, packMeta(shape, [x]), out);
+    },
+    copy(x, shape, out, outDtype) {
+      // float32 → float32 copies of views (broadcast gradients, transposes); casts stay in TS.
+      if (outDtype !== "float32" || !isF32(x.data) || !isF32(out) || shape.length > MAX_DIMS) {
+        return ref.copy(x, shape, out, outDtype);
+      }
+      if (numel(shape) < MIN_ELEMENTWISE) return ref.copy(x, shape, out, outDtype);
+      lib.unary(COPY_CODE, x.data, packMeta(shape, [x]), out);
     },
     binary(op, a, b, shape, out) {
       const code = BINARY_CODES[op];
