@@ -12,7 +12,7 @@ import type { Module } from "../nn/module.js";
 import { crossEntropy } from "../nn/losses.js";
 import { DataLoader, transforms } from "../data/index.js";
 import { evaluate, fit, type BatchLoader } from "../train/fit.js";
-import { restoreModel, type RunMeta } from "../train/restore.js";
+import { restoreModel, restoreModelFromOnnx, type RunMeta } from "../train/restore.js";
 import { buildOptimizer, makeLoaders, openData, type DataSetup } from "../train/setup.js";
 import { serializeSafetensors } from "../io/safetensors.js";
 import { getBackend } from "../backend/registry.js";
@@ -31,7 +31,10 @@ import { reportSvg } from "./report.js";
 import { writePlot } from "../train/plots.js";
 
 export interface CompressOptions {
-  checkpoint: string;
+  /** A run folder / checkpoint written by `nabla train` ... */
+  checkpoint?: string;
+  /** ... or an ONNX file written by `nabla export` (exactly one of the two). */
+  onnx?: string;
   data?: string;
   foldBn?: boolean;
   /** Structured pruning ratio (fraction of channels removed). */
@@ -102,7 +105,12 @@ export async function compress(options: CompressOptions): Promise<CompressReport
   const log = options.log ?? (() => {});
   const batchSize = options.batchSize ?? 64;
   const runs = options.latencyRuns ?? 50;
-  const { model: original, meta } = restoreModel(options.checkpoint);
+  if ((options.checkpoint === undefined) === (options.onnx === undefined)) {
+    throw new ValueError("compress: give exactly one of a checkpoint and an ONNX file");
+  }
+  const restore = () =>
+    options.onnx !== undefined ? restoreModelFromOnnx(options.onnx) : restoreModel(options.checkpoint!);
+  const { model: original, meta } = restore();
   const data = await openData(options.data ?? meta.data, {
     channels: meta.input[0] as 1 | 3,
     size: meta.input[1],
@@ -112,7 +120,7 @@ export async function compress(options: CompressOptions): Promise<CompressReport
   log(`measuring the original model (${meta.model}, ${getBackend().name} backend)`);
   const before = measure(original, data, meta, testLoader, runs);
 
-  const model = restoreModel(options.checkpoint).model;
+  const model = restore().model;
   const teacher = options.distillFrom ? restoreModel(options.distillFrom).model : null;
   const steps: string[] = [];
   const stages: CompressReport["stages"] = [];

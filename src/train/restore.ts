@@ -61,3 +61,44 @@ export function restoreModel(path: string): RestoredModel {
 export function checkpointFolder(path: string): string {
   return existsSync(path) && statSync(path).isDirectory() ? path : dirname(path);
 }
+
+/**
+ * Rebuild a zoo model from an ONNX file that `nabla export` wrote (its metadata names the model,
+ * classes, input and normalisation; its initializers carry the state-dict keys), so tools that
+ * need nabla's layers (compression) can start from ONNX. Only BatchNorm's num_batches_tracked,
+ * which ONNX does not carry, may be missing.
+ */
+export function restoreModelFromOnnx(path: string): RestoredModel {
+  const graph = loadOnnx(path);
+  let meta: Partial<RunMeta> = {};
+  const text = graph.metadata["nabla.meta"];
+  if (text !== undefined) {
+    try {
+      meta = JSON.parse(text) as Partial<RunMeta>;
+    } catch {
+      throw new FormatError(`${path}: metadata "nabla.meta" is not valid JSON`);
+    }
+  }
+  if (
+    typeof meta.model !== "string" ||
+    !Array.isArray(meta.classes) ||
+    !Array.isArray(meta.input) ||
+    !meta.normalization
+  ) {
+    throw new FormatError(
+      `${path}: no nabla run description in the ONNX metadata; compression needs a model exported by \`nabla export\` from a zoo model`,
+    );
+  }
+  const model = buildModel(meta.model, meta.classes.length, meta.input as [number, number, number]);
+  const result = model.loadStateDict(graph.stateDict(), { strict: false });
+  const missing = result.missingKeys.filter((k) => !k.endsWith("num_batches_tracked"));
+  if (missing.length || result.unexpectedKeys.length) {
+    throw new FormatError(
+      `${path}: its initializers do not match a ${meta.model}` +
+        (missing.length ? `; missing: ${missing.slice(0, 5).join(", ")}` : "") +
+        (result.unexpectedKeys.length ? `; unexpected: ${result.unexpectedKeys.slice(0, 5).join(", ")}` : ""),
+    );
+  }
+  model.eval();
+  return { model, meta: meta as RunMeta, epoch: 0 };
+}

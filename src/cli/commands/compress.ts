@@ -12,7 +12,8 @@ import { initBackend } from "../backend.js";
 import { parseInteger, parsePositiveNumber } from "../parse.js";
 
 interface CompressFlags {
-  checkpoint: string;
+  checkpoint?: string;
+  onnx?: string;
   data?: string;
   foldBn?: boolean;
   pruneChannels?: string;
@@ -46,7 +47,8 @@ export function register(program: Command): void {
     .description(
       "prune, quantize, distill a trained model; report size, MACs, latency, accuracy before/after",
     )
-    .requiredOption("--checkpoint <path>", "a run folder written by `nabla train`, or a checkpoint in it")
+    .option("--checkpoint <path>", "a run folder written by `nabla train`, or a checkpoint in it")
+    .option("--onnx <file>", "start from an ONNX file written by `nabla export` instead of a checkpoint")
     .option(
       "--data <name|dir>",
       "dataset for fine-tuning, calibration and testing (default: the training one)",
@@ -78,7 +80,8 @@ export function register(program: Command): void {
       if (flags.calibMethod !== "minmax" && flags.calibMethod !== "percentile")
         throw new ValueError(`--calib-method must be minmax or percentile, got "${flags.calibMethod}"`);
       const options: CompressOptions = {
-        checkpoint: flags.checkpoint,
+        ...(flags.checkpoint !== undefined ? { checkpoint: flags.checkpoint } : {}),
+        ...(flags.onnx !== undefined ? { onnx: flags.onnx } : {}),
         foldBn: flags.foldBn === true,
         pruneScope: flags.pruneScope,
         pruneSteps: parseInteger("--prune-steps", flags.pruneSteps, 1),
