@@ -18,7 +18,17 @@ const nodeBuiltins = [
 ];
 
 export default tseslint.config(
-  { ignores: ["dist/**", "build/**", "node_modules/**", "data/**", "tmp/**", "runs/**", "src/io/onnx/proto/**"] },
+  {
+    ignores: [
+      "dist/**",
+      "build/**",
+      "node_modules/**",
+      "data/**",
+      "tmp/**",
+      "runs/**",
+      "src/io/onnx/proto/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

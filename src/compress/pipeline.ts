@@ -14,6 +14,7 @@ import { DataLoader, transforms } from "../data/index.js";
 import { evaluate, fit, type BatchLoader } from "../train/fit.js";
 import { restoreModel, restoreModelFromOnnx, type RunMeta } from "../train/restore.js";
 import { buildOptimizer, makeLoaders, openData, type DataSetup } from "../train/setup.js";
+import { CosineAnnealingLR } from "../optim/index.js";
 import { serializeSafetensors } from "../io/safetensors.js";
 import { getBackend } from "../backend/registry.js";
 import { ValueError } from "../errors.js";
@@ -129,6 +130,9 @@ export async function compress(options: CompressOptions): Promise<CompressReport
     const params = [...model.parameters()];
     const sgd = buildOptimizer("sgd", params, { lr: options.lr ?? 0.01, momentum: 0.9, weightDecay: 0 });
     const optimizer = masks ? masks.wrapOptimizer(sgd) : sgd;
+    // Anneal the LR to 0 over the fine-tuning (per batch): the pruned model settles into a
+    // minimum instead of ending on a full-size step.
+    const scheduler = new CosineAnnealingLR(sgd, { tMax: Math.max(1, epochs * trainLoader.length) });
     const objective = teacher
       ? distillationObjective(teacher, {
           ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
@@ -138,6 +142,8 @@ export async function compress(options: CompressOptions): Promise<CompressReport
     await fit({
       model,
       optimizer,
+      scheduler,
+      schedulerInterval: "batch",
       ...objective,
       trainLoader,
       testLoader,
