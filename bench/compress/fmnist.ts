@@ -2,13 +2,14 @@
 // 50% channel pruning + fine-tuning, and both combined, each against the float32 original in the
 // same process (same backend, same load).
 //
-//   npx tsx bench/compress/fmnist.ts runs/fmnist [outDir] [finetuneEpochs]
+//   npx tsx bench/compress/fmnist.ts runs/fmnist [outDir] [finetuneEpochs] [kd|-] [finetuneLr]
+// With "kd", the pruned model is fine-tuned with knowledge distillation from the original.
 import { join } from "node:path";
 import { initBackend } from "../../src/cli/backend.js";
 import { compress, type CompressOptions, type CompressReport } from "../../src/compress/pipeline.js";
 import { formatReport } from "../../src/compress/report.js";
 
-const [checkpoint, outDir = "runs/compress-bench", epochs = "3"] = process.argv.slice(2);
+const [checkpoint, outDir = "runs/compress-bench", epochs = "3", kd, lr = "0.01"] = process.argv.slice(2);
 if (!checkpoint) {
   console.error("usage: npx tsx bench/compress/fmnist.ts <checkpoint> [outDir] [finetuneEpochs]");
   process.exit(2);
@@ -18,7 +19,17 @@ const finetune = Number(epochs);
 // The pruned float model is measured inside the second run (report.stages), before quantization.
 const runs: [string, Partial<CompressOptions>][] = [
   ["int8", { quantize: "int8", calib: 512 }],
-  ["prune50-int8", { pruneChannels: 0.5, finetune, quantize: "int8", calib: 512 }],
+  [
+    "prune50-int8",
+    {
+      pruneChannels: 0.5,
+      finetune,
+      quantize: "int8",
+      calib: 512,
+      lr: Number(lr),
+      ...(kd === "kd" ? { distillFrom: checkpoint } : {}),
+    },
+  ],
 ];
 const results: Record<string, CompressReport> = {};
 for (const [name, opts] of runs) {
