@@ -45,6 +45,8 @@ export interface CompressOptions {
   pruneScope?: "layer" | "global";
   /** Prune in this many steps, fine-tuning after each (iterative schedule). */
   pruneSteps?: number;
+  /** Structured pruning also removes hidden Linear units (default true). */
+  pruneLinear?: boolean;
   quantize?: "int8";
   calib?: number;
   calibMethod?: CalibrationMethod;
@@ -158,7 +160,7 @@ export async function compress(options: CompressOptions): Promise<CompressReport
     // Each step removes the same share of what is left, reaching the target after nSteps.
     const stepRatio = 1 - Math.pow(1 - options.pruneChannels, 1 / nSteps);
     for (let i = 0; i < nSteps; i++) {
-      const r = pruneChannels(model, meta.input, { ratio: stepRatio });
+      const r = pruneChannels(model, meta.input, { ratio: stepRatio, linear: options.pruneLinear ?? true });
       log(
         `channel pruning step ${i + 1}/${nSteps}: ${r.groups.length} groups, ratio ${stepRatio.toFixed(3)}`,
       );

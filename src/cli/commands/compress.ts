@@ -12,6 +12,7 @@ import { initBackend } from "../backend.js";
 import { parseInteger, parsePositiveNumber } from "../parse.js";
 
 interface CompressFlags {
+  keepLinear?: boolean;
   checkpoint?: string;
   onnx?: string;
   data?: string;
@@ -58,6 +59,10 @@ export function register(program: Command): void {
     .option("--prune <s>", "unstructured magnitude pruning to this sparsity")
     .option("--prune-scope <scope>", "magnitude pruning per 'layer' or 'global'", "layer")
     .option("--prune-steps <k>", "reach the pruning target in k prune → fine-tune steps", "1")
+    .option(
+      "--keep-linear",
+      "structured pruning: keep every hidden unit of Linear layers (prune conv channels only)",
+    )
     .option("--quantize <type>", "post-training quantization: int8")
     .option("--calib <n>", "calibration images for --quantize", "512")
     .option("--calib-method <m>", "activation ranges: minmax or percentile", "minmax")
@@ -85,6 +90,7 @@ export function register(program: Command): void {
         foldBn: flags.foldBn === true,
         pruneScope: flags.pruneScope,
         pruneSteps: parseInteger("--prune-steps", flags.pruneSteps, 1),
+        pruneLinear: flags.keepLinear !== true,
         calib: parseInteger("--calib", flags.calib, 1),
         calibMethod: flags.calibMethod,
         temperature: parsePositiveNumber("--temperature", flags.temperature),
