@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import { createModel, listModels, modelInfo } from "../../models/index.js";
 import { formatSummary, summary, type ModelSummary } from "../../compress/summary.js";
 import { ValueError } from "../../errors.js";
+import { parseInteger } from "../parse.js";
 import { load, describeOnnx, formatOnnxDescription } from "../../io/onnx/index.js";
 import { measureSpeed } from "../../compress/measure.js";
 import { activeBackendName, initBackend } from "../backend.js";
@@ -48,7 +49,7 @@ export function register(program: Command): void {
       const info = modelInfo(flags.model);
       const input = flags.input === undefined ? info.defaultInput : parseShape(flags.input);
       const numClasses =
-        flags.numClasses === undefined ? undefined : parsePositiveInt("--num-classes", flags.numClasses);
+        flags.numClasses === undefined ? undefined : parseInteger("--num-classes", flags.numClasses, 1);
       const model = createModel(flags.model, {
         inChannels: input[0]!,
         ...(numClasses === undefined ? {} : { numClasses }),
@@ -98,10 +99,4 @@ function parseShape(text: string): number[] {
   if (dims.length !== 3 || !dims.every((d) => /^[1-9]\d*$/.test(d)))
     throw new ValueError(`--input must be C,H,W with positive integers, e.g. 3,32,32; got "${text}"`);
   return dims.map(Number);
-}
-
-function parsePositiveInt(flag: string, text: string): number {
-  if (!/^[1-9]\d*$/.test(text.trim()))
-    throw new ValueError(`${flag} must be a positive integer, got "${text}"`);
-  return Number(text);
 }
