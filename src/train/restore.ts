@@ -62,6 +62,24 @@ export function checkpointFolder(path: string): string {
   return existsSync(path) && statSync(path).isDirectory() ? path : dirname(path);
 }
 
+/** The ONNX metadata key under which `nabla export` stores the run description (JSON). */
+export const ONNX_META_KEY = "nabla.meta";
+
+/** The run description stored in an ONNX file's metadata ({} when it has none). */
+export function onnxRunMeta(metadata: Readonly<Record<string, string>>, path: string): Partial<RunMeta> {
+  const text = metadata[ONNX_META_KEY];
+  if (text === undefined) return {};
+  try {
+    const meta = JSON.parse(text) as Partial<RunMeta>;
+    if (typeof meta !== "object" || meta === null) throw new Error("not an object");
+    return meta;
+  } catch (err) {
+    throw new FormatError(
+      `${path}: metadata "${ONNX_META_KEY}" is not valid JSON (${(err as Error).message})`,
+    );
+  }
+}
+
 /**
  * Rebuild a zoo model from an ONNX file that `nabla export` wrote (its metadata names the model,
  * classes, input and normalisation; its initializers carry the state-dict keys), so tools that
@@ -70,15 +88,7 @@ export function checkpointFolder(path: string): string {
  */
 export function restoreModelFromOnnx(path: string): RestoredModel {
   const graph = loadOnnx(path);
-  let meta: Partial<RunMeta> = {};
-  const text = graph.metadata["nabla.meta"];
-  if (text !== undefined) {
-    try {
-      meta = JSON.parse(text) as Partial<RunMeta>;
-    } catch {
-      throw new FormatError(`${path}: metadata "nabla.meta" is not valid JSON`);
-    }
-  }
+  const meta = onnxRunMeta(graph.metadata, path);
   if (
     typeof meta.model !== "string" ||
     !Array.isArray(meta.classes) ||

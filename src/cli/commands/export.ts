@@ -8,9 +8,9 @@
 // metadata under "nabla.meta", so `nabla eval --onnx fmnist.onnx` needs nothing else.
 import type { Command } from "commander";
 import { existsSync, statSync } from "node:fs";
-import { load, save, parseModel, exportOnnx, type OnnxModule } from "../../io/onnx/index.js";
+import { load, save, parseModel, exportOnnx } from "../../io/onnx/index.js";
 import { loadSafetensors } from "../../io/safetensors.js";
-import { restoreModel, type RunMeta } from "../../train/restore.js";
+import { ONNX_META_KEY, onnxRunMeta, restoreModel, type RunMeta } from "../../train/restore.js";
 import { openData } from "../../train/setup.js";
 import { createModel, listModels, modelInfo } from "../../models/index.js";
 import type { AnyModule, Module } from "../../nn/module.js";
@@ -23,7 +23,7 @@ import { FormatError, ValueError } from "../../errors.js";
 import { parseInteger } from "../parse.js";
 
 /** ONNX metadata key holding the JSON run description. */
-export const META_KEY = "nabla.meta";
+export const META_KEY = ONNX_META_KEY;
 
 export interface CliModelOptions {
   /** An .onnx file (from `nabla export`, PyTorch, ...). */
@@ -58,25 +58,13 @@ export function loadModelForCli(options: CliModelOptions): CliModel {
 
 function fromOnnx(path: string): CliModel {
   const model = load(path).eval();
-  const meta = parseMeta(model, path);
+  const meta = onnxRunMeta(model.metadata, path);
   const dims = model.inputs[0]?.shape ?? null;
   const chw = dims && dims.length === 4 ? dims.slice(1) : null;
   const input =
     meta.input ??
     (chw && chw.every((d) => typeof d === "number" && d > 0) ? (chw as [number, number, number]) : null);
   return { model, meta, input, epoch: 0, source: path };
-}
-
-function parseMeta(model: OnnxModule, path: string): Partial<RunMeta> {
-  const text = model.metadata[META_KEY];
-  if (text === undefined) return {};
-  try {
-    const meta = JSON.parse(text) as Partial<RunMeta>;
-    if (typeof meta !== "object" || meta === null) throw new Error("not an object");
-    return meta;
-  } catch (err) {
-    throw new FormatError(`${path}: metadata "${META_KEY}" is not valid JSON (${(err as Error).message})`);
-  }
 }
 
 function fromCheckpoint(path: string, name: string | undefined): CliModel {
