@@ -15,6 +15,7 @@
         "native/conv.cpp",
         "native/pool.cpp",
         "native/norm.cpp",
+        "native/optim.cpp",
         "native/elementwise.cpp"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

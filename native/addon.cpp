@@ -12,6 +12,7 @@
 #include "elementwise.h"
 #include "gemm.h"
 #include "norm.h"
+#include "optim.h"
 #include "pool.h"
 #include "threadpool.h"
 #include "int8.h"  // compress: int8 kernels, see src/compress/int8-native.ts
@@ -74,6 +75,7 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
                              InstanceMethod("softmax", &NablaAddon::Softmax),
                              InstanceMethod("unary", &NablaAddon::Unary),
                              InstanceMethod("binary", &NablaAddon::Binary),
+                             InstanceMethod("sgdStep", &NablaAddon::SgdStep),
                          });
     register_int8(env, exports);  // compress: int8Conv2d, int8Isa, int8SelectIsa
   }
@@ -227,6 +229,22 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     const float* y = array_arg<float>(info, 1, len, "y");
     float* out = array_arg<float>(info, 2, len, "out");
     relu_backward(g, y, len, out);
+    return info.Env().Undefined();
+  }
+
+  // sgdStep(param, paramOffset, grad, gradOffset, buf|null, n, hyper) with hyper a Float64Array
+  // [lr, momentum, dampening, weightDecay, nesterov, maximize, first].
+  Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+    const int64_t xo = int_arg(info, 1), go = int_arg(info, 3), n = int_arg(info, 5);
+    float* x = array_arg<float>(info, 0, xo + n, "param") + xo;
+    const float* g = array_arg<float>(info, 2, go + n, "grad") + go;
+    float* buf = optional_array_arg<float>(info, 4, n, "buf");
+    if (!info[6].IsTypedArray() || info[6].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        info[6].As<Napi::TypedArray>().ElementLength() < 7)
+      throw Napi::TypeError::New(info.Env(), "hyper: expected a Float64Array of 7");
+    Napi::Float64Array hv = info[6].As<Napi::Float64Array>();
+    const SgdHyper h{hv[0], hv[1], hv[2], hv[3], hv[4] != 0, hv[5] != 0, hv[6] != 0};
+    sgd_step(x, g, buf, n, h);
     return info.Env().Undefined();
   }
 

@@ -158,6 +158,21 @@ export interface Kernels {
   /** ReLU's gradient: out[i] = y[i] > 0 ? g[i] : 0 (contiguous arrays of equal length). */
   reluBackward(g: TypedArray, y: TypedArray, out: TypedArray): void;
   /**
+   * One step of torch.optim.SGD's rule, in place, on n contiguous elements: param from
+   * `paramOffset`, grad from `gradOffset`, the momentum buffer `buf` (null without momentum; on
+   * the `first` step it is set to the gradient). Float32 arrays round after every op, as PyTorch's
+   * float32 kernels do, so trajectories match it bit for bit.
+   */
+  sgdStep(
+    param: TypedArray,
+    paramOffset: number,
+    grad: TypedArray,
+    gradOffset: number,
+    buf: TypedArray | null,
+    n: number,
+    h: SgdHyper,
+  ): void;
+  /**
    * Per-channel mean and biased variance of a contiguous [n, c, inner] array (batch-norm
    * statistics): mean[ch] and variance[ch] over the n·inner elements of channel ch.
    */
@@ -204,6 +219,18 @@ export interface Kernels {
   ): void;
   /** Constant padding of a contiguous array: pads[2*d], pads[2*d+1] = before/after on dim d. */
   pad(x: TypedArray, shape: readonly number[], pads: readonly number[], value: number, out: TypedArray): void;
+}
+
+/** Hyper-parameters of one `sgdStep` call (torch.optim.SGD's names). */
+export interface SgdHyper {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  maximize: boolean;
+  /** The buffer is new: it takes the (decayed) gradient instead of the momentum update. */
+  first: boolean;
 }
 
 export type KernelName = keyof Kernels;

@@ -1,12 +1,12 @@
 // Stochastic gradient descent with momentum, dampening, Nesterov momentum, weight decay and
-// maximize, following torch.optim.SGD's update rule and its float32 rounding: each PyTorch tensor
-// op becomes one rounding (fr) here; `add_(x, alpha)` is a fused multiply-add (one rounding), as
-// PyTorch's vectorised CPU kernel computes it.
+// maximize, following torch.optim.SGD's update rule and its float32 rounding. The element loop is
+// the backend's `sgdStep` kernel (src/backend/ref/optim.ts is the readable one), so a step
+// allocates nothing and runs natively when the native backend is active.
 import type { Tensor } from "../tensor/tensor.js";
 import { ValueError } from "../errors.js";
+import { kernel } from "../backend/registry.js";
 import {
   Optimizer,
-  rounding,
   type BaseOptions,
   type FloatArray,
   type ParamGroup,
@@ -42,35 +42,18 @@ export class SGD extends Optimizer<SGDOptions> {
   }
 
   protected update(p: Tensor, g: FloatArray, go: number, group: ParamGroup<SGDOptions>): void {
-    const fr = rounding(p);
-    const x = p.storage as FloatArray;
-    const xo = p.offset;
-    const n = p.numel;
-    const wd = fr(group.weightDecay);
-    const mom = fr(group.momentum);
-    const keep = fr(1 - group.dampening);
-    const negLr = fr(-group.lr);
-    const sign = group.maximize ? -1 : 1;
-    const { nesterov } = group;
-    if (group.momentum === 0) {
-      for (let i = 0; i < n; i++) {
-        let d = sign * g[go + i]!;
-        if (wd !== 0) d = fr(d + wd * x[xo + i]!);
-        x[xo + i] = fr(x[xo + i]! + negLr * d);
-      }
-      return;
-    }
-    const state = this.stateOf(p);
+    const state = group.momentum === 0 ? null : this.stateOf(p);
     // The buffer starts as a copy of the first (decayed) gradient, as in PyTorch.
-    const first = state.momentumBuffer === undefined;
-    const buf = this.buffer(state, "momentumBuffer", p);
-    for (let i = 0; i < n; i++) {
-      let d = sign * g[go + i]!;
-      if (wd !== 0) d = fr(d + wd * x[xo + i]!);
-      const b = first ? d : fr(fr(buf[i]! * mom) + keep * d);
-      buf[i] = b;
-      d = nesterov ? fr(d + mom * b) : b;
-      x[xo + i] = fr(x[xo + i]! + negLr * d);
-    }
+    const first = state !== null && state.momentumBuffer === undefined;
+    const buf = state === null ? null : this.buffer(state, "momentumBuffer", p);
+    kernel("sgdStep")(p.storage, p.offset, g, go, buf, p.numel, {
+      lr: group.lr,
+      momentum: group.momentum,
+      dampening: group.dampening,
+      weightDecay: group.weightDecay,
+      nesterov: group.nesterov,
+      maximize: group.maximize,
+      first,
+    });
   }
 }

@@ -210,3 +210,28 @@ test("copy of float32 views matches the reference bitwise (transposed, broadcast
     assert.deepEqual(got, want, JSON.stringify(shape));
   }
 });
+
+test("sgdStep matches the reference bit for bit (every option, several steps)", { skip }, () => {
+  const k = loadNativeBackend()!.kernels;
+  const options = [
+    { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false },
+    { momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, maximize: false },
+    { momentum: 0.9, dampening: 0, weightDecay: 5e-4, nesterov: true, maximize: false },
+    { momentum: 0.7, dampening: 0.1, weightDecay: 1e-2, nesterov: false, maximize: true },
+  ];
+  for (const o of options) {
+    const n = 70001; // several chunks, an odd tail
+    const xWant = randn(n + 3);
+    const xGot = xWant.slice();
+    const bufWant = o.momentum ? new Float32Array(n) : null;
+    const bufGot = o.momentum ? new Float32Array(n) : null;
+    for (let step = 0; step < 3; step++) {
+      const g = randn(n + 5, 0.1);
+      const h = { lr: 0.037, ...o, first: step === 0 };
+      ref.sgdStep(xWant, 3, g, 5, bufWant, n, h);
+      k.sgdStep!(xGot, 3, g, 5, bufGot, n, h);
+      assert.deepEqual(xGot, xWant, `param after step ${step} with ${JSON.stringify(o)}`);
+      assert.deepEqual(bufGot, bufWant, `buffer after step ${step}`);
+    }
+  }
+});

@@ -58,6 +58,15 @@ export interface NativeAddon {
   maxPool2d(x: Float32Array, params: Int32Array, out: Float32Array, indices: Int32Array): void;
   maxPool2dBackward(g: Float32Array, indices: Int32Array, params: Int32Array, out: Float32Array): void;
   reluBackward(g: Float32Array, y: Float32Array, out: Float32Array): void;
+  sgdStep(
+    param: Float32Array,
+    paramOffset: number,
+    grad: Float32Array,
+    gradOffset: number,
+    buf: Float32Array | null,
+    n: number,
+    hyper: Float64Array,
+  ): void;
   batchNormStats(
     x: Float32Array,
     n: number,
@@ -277,6 +286,8 @@ function numel(shape: readonly number[]): number {
   return n;
 }
 
+const sgdHyper = new Float64Array(7);
+
 const isF32 = (a: TypedArray): a is Float32Array => a instanceof Float32Array;
 
 function makeKernels(lib: NativeAddon): Partial<Kernels> {
@@ -314,6 +325,19 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
         return ref.reluBackward(g, y, out);
       }
       lib.reluBackward(g, y, out);
+    },
+    sgdStep(param, paramOffset, grad, gradOffset, buf, n, h) {
+      if (!isF32(param) || !isF32(grad) || (buf !== null && !isF32(buf))) {
+        return ref.sgdStep(param, paramOffset, grad, gradOffset, buf, n, h);
+      }
+      sgdHyper[0] = h.lr;
+      sgdHyper[1] = h.momentum;
+      sgdHyper[2] = h.dampening;
+      sgdHyper[3] = h.weightDecay;
+      sgdHyper[4] = h.nesterov ? 1 : 0;
+      sgdHyper[5] = h.maximize ? 1 : 0;
+      sgdHyper[6] = h.first ? 1 : 0;
+      lib.sgdStep(param, paramOffset, grad, gradOffset, buf, n, sgdHyper);
     },
     batchNormStats(x, n, c, inner, mean, variance) {
       if (!isF32(x) || !isF32(mean) || !isF32(variance)) {

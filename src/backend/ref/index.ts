@@ -15,6 +15,7 @@ import {
   maxPool2dBackward,
   reluBackward,
 } from "./normalization.js";
+import { sgdStep } from "./optim.js";
 
 export const refKernels: Kernels = {
   unary,
@@ -37,6 +38,7 @@ export const refKernels: Kernels = {
   gather,
   scatterAdd,
   pad,
+  sgdStep,
 };
 
 export const refBackend: Backend = {
