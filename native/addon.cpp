@@ -180,13 +180,14 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     return p;
   }
 
-  // conv2d(x, w, params Int32Array[16], out)
+  // conv2d(x, w, params Int32Array[16], out, bias|null)
   Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     const ConvParams p = conv_params(info, 2);
     const float* x = array_arg<float>(info, 0, p.n * p.c * p.h * p.w, "x");
     const float* w = array_arg<float>(info, 1, p.o * (p.c / p.groups) * p.kh * p.kw, "w");
     float* y = array_arg<float>(info, 3, p.n * p.o * p.oh * p.ow, "out");
-    conv2d_forward(x, w, p, y);
+    const float* bias = optional_array_arg<float>(info, 4, p.o, "bias");
+    conv2d_forward(x, w, p, y, bias);
     report_scratch(info.Env());
     return info.Env().Undefined();
   }

@@ -337,8 +337,24 @@ void rows_gemm(int64_t M, int64_t N, int64_t K, const float* w, const float* bas
 
 }  // namespace
 
-void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* y) {
-  if (is_depthwise(p)) return depthwise_forward(x, w, p, y);
+// y[o-plane] += bias[o] over `planes` consecutive planes of P floats (channel o0 first).
+static void add_bias(float* y, const float* bias, int64_t o0, int64_t planes, int64_t P) {
+  for (int64_t o = 0; o < planes; o++) {
+    const float b = bias[o0 + o];
+    float* yo = y + o * P;
+    for (int64_t i = 0; i < P; i++) yo[i] += b;
+  }
+}
+
+void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* y, const float* bias) {
+  if (is_depthwise(p)) {
+    depthwise_forward(x, w, p, y);
+    if (bias != nullptr)
+      parallel_for(p.n, threads_for(static_cast<double>(p.n) * p.o * p.oh * p.ow, 65536), [&](int64_t b, int64_t e) {
+        for (int64_t n = b; n < e; n++) add_bias(y + n * p.o * p.oh * p.ow, bias, 0, p.o, p.oh * p.ow);
+      });
+    return;
+  }
   const int64_t G = p.groups, Cg = p.c / G, Og = p.o / G, CK = Cg * p.kh * p.kw, P = p.oh * p.ow;
   const int64_t HW = p.h * p.w;
   const bool pointwise = is_pointwise(p);
@@ -365,10 +381,18 @@ void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* 
             gemm(Og, pg.Pq, CK, {&wa, false}, {&xb, false}, yq, pg.Pq, 1, false, inner);
           }
           float* yg = y + n * p.o * P + g * Og * P;
-          for (int64_t o = 0; o < Og; o++)
-            for (int64_t oh = 0; oh < p.oh; oh++)
-              std::memcpy(yg + (o * p.oh + oh) * p.ow, yq + o * pg.Pq + oh * pg.Wp,
-                          static_cast<size_t>(p.ow) * sizeof(float));
+          for (int64_t o = 0; o < Og; o++) {
+            const float b = bias != nullptr ? bias[g * Og + o] : 0.f;
+            for (int64_t oh = 0; oh < p.oh; oh++) {
+              float* dst = yg + (o * p.oh + oh) * p.ow;
+              const float* src = yq + o * pg.Pq + oh * pg.Wp;
+              if (bias != nullptr) {
+                for (int64_t ow = 0; ow < p.ow; ow++) dst[ow] = src[ow] + b;
+              } else {
+                std::memcpy(dst, src, static_cast<size_t>(p.ow) * sizeof(float));
+              }
+            }
+          }
         }
       }
     });
@@ -386,6 +410,8 @@ void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* 
         PatchSource xb(xg, p);
         gemm(Og, P, CK, {&wa, false}, {&xb, false}, yg, P, 1, false, inner);
       }
+      // Right after this image's GEMM, while its output is still in cache.
+      if (bias != nullptr) add_bias(yg, bias, g * Og, Og, P);
     }
   };
   parallel_for(p.n, outer, [&](int64_t b, int64_t e) {

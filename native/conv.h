@@ -9,7 +9,8 @@ struct ConvParams {
   int64_t n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups, oh, ow;
 };
 
-void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* y);
+// bias (may be null): added per output channel.
+void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* y, const float* bias = nullptr);
 void conv2d_backward_input(const float* gy, const float* w, const ConvParams& p, float* gx);
 void conv2d_backward_weight(const float* x, const float* gy, const ConvParams& p, float* gw);
 

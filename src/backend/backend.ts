@@ -119,8 +119,11 @@ export interface Kernels {
     transA: boolean,
     transB: boolean,
   ): void;
-  /** y[N,O,outH,outW] = conv(x[N,C,H,W], w[O,C/groups,kh,kw]) (no bias). */
-  conv2d(x: TypedArray, w: TypedArray, p: Conv2dParams, out: TypedArray): void;
+  /**
+   * y[N,O,outH,outW] = conv(x[N,C,H,W], w[O,C/groups,kh,kw]), plus bias[o] on channel o when a
+   * bias is given (added to the rounded convolution, in the same pass).
+   */
+  conv2d(x: TypedArray, w: TypedArray, p: Conv2dParams, out: TypedArray, bias?: TypedArray | null): void;
   /** gx[N,C,H,W] = ∂<gy, conv(x, w)>/∂x (transposed convolution of gy with w). */
   conv2dBackwardInput(gy: TypedArray, w: TypedArray, p: Conv2dParams, out: TypedArray): void;
   /** gw[O,C/groups,kh,kw] = ∂<gy, conv(x, w)>/∂w. */
@@ -239,6 +242,12 @@ export interface Backend {
   readonly name: string;
   /** Storage: a zeroed array for n elements of dtype. Reads and writes are plain indexing. */
   alloc(dtype: DType, n: number): TypedArray;
+  /**
+   * Storage whose contents are unspecified, for an output a kernel overwrites in full (skips the
+   * zero fill; absent: `alloc` is used). Kernels write every element of `out` unless their
+   * documentation says they accumulate into it (maxPool2dBackward, scatterAdd).
+   */
+  allocUninit?(dtype: DType, n: number): TypedArray;
   /** The kernels this backend implements; the rest fall back to the reference backend. */
   readonly kernels: Partial<Kernels>;
 }

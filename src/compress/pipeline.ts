@@ -58,6 +58,8 @@ export interface CompressOptions {
   finetune?: number;
   lr?: number;
   batchSize?: number;
+  /** Random crop + horizontal flip on the fine-tuning images (as `nabla train --augment`). */
+  augment?: boolean;
   seed?: number;
   /** Batch-1 runs for the latency median (0: skip speed measurements). */
   latencyRuns?: number;
@@ -119,7 +121,11 @@ export async function compress(options: CompressOptions): Promise<CompressReport
     size: meta.input[1],
   });
   data.normalization = meta.normalization;
-  const { trainLoader, testLoader } = makeLoaders(data, { batchSize, seed: options.seed ?? 0 });
+  const { trainLoader, testLoader } = makeLoaders(data, {
+    batchSize,
+    seed: options.seed ?? 0,
+    augment: options.augment ?? false,
+  });
   log(`measuring the original model (${meta.model}, ${getBackend().name} backend)`);
   const before = measure(original, data, meta, testLoader, runs);
 

@@ -12,7 +12,7 @@ import { record } from "../engine.js";
 import { DTypeError, ShapeError, ValueError } from "../../errors.js";
 import { contiguous } from "./movement.js";
 import { sum } from "./reduce.js";
-import { empty } from "./util.js";
+import { uninit } from "./util.js";
 
 export type Pair = number | readonly [number, number];
 
@@ -102,12 +102,10 @@ export function conv2d(
   if (bias.ndim !== 1 || bias.shape[0] !== p.o)
     throw new ShapeError(`conv2d: bias must have shape [${p.o}], got ${formatShape(bias.shape)}`);
   if (bias.dtype !== x.dtype) return convForward(x, w, p).add(bias.reshape([1, p.o, 1, 1]));
-  // The bias is added in place to the fresh output (one pass, no second output tensor), and the
-  // op records [x, w, bias] as one node: the bias gradient is the per-channel sum of g.
-  const y = empty([p.n, p.o, p.outH, p.outW], x.dtype);
-  kernel("conv2d")(raw(x), raw(w), p, y.storage);
-  const ones = empty([p.o], x.dtype).storage.fill(1);
-  kernel("channelAffine")(y.storage, p.n, p.o, p.outH * p.outW, ones, raw(bias), false, y.storage);
+  // The kernel adds the bias while the output is still in cache (no second pass), and the op
+  // records [x, w, bias] as one node: the bias gradient is the per-channel sum of g.
+  const y = uninit([p.n, p.o, p.outH, p.outW], x.dtype);
+  kernel("conv2d")(raw(x), raw(w), p, y.storage, raw(bias));
   return record("conv2d", [x, w, bias], y, (g) => [
     x.requiresGrad ? convBackwardInput(g, w, p) : null,
     w.requiresGrad ? convBackwardWeight(x, g, p) : null,
@@ -116,7 +114,7 @@ export function conv2d(
 }
 
 function convForward(x: Tensor, w: Tensor, p: Conv2dParams): Tensor {
-  const y = empty([p.n, p.o, p.outH, p.outW], x.dtype);
+  const y = uninit([p.n, p.o, p.outH, p.outW], x.dtype);
   kernel("conv2d")(raw(x), raw(w), p, y.storage);
   return record("conv2d", [x, w], y, (g) => [
     x.requiresGrad ? convBackwardInput(g, w, p) : null,
@@ -125,7 +123,7 @@ function convForward(x: Tensor, w: Tensor, p: Conv2dParams): Tensor {
 }
 
 export function convBackwardInput(g: Tensor, w: Tensor, p: Conv2dParams): Tensor {
-  const gx = empty([p.n, p.c, p.h, p.w], g.dtype);
+  const gx = uninit([p.n, p.c, p.h, p.w], g.dtype);
   kernel("conv2dBackwardInput")(raw(g), raw(w), p, gx.storage);
   return record("conv2dBackwardInput", [g, w], gx, (h) => [
     g.requiresGrad ? convForward(h, w, p) : null,
@@ -134,7 +132,7 @@ export function convBackwardInput(g: Tensor, w: Tensor, p: Conv2dParams): Tensor
 }
 
 export function convBackwardWeight(x: Tensor, g: Tensor, p: Conv2dParams): Tensor {
-  const gw = empty([p.o, p.c / p.groups, p.kh, p.kw], g.dtype);
+  const gw = uninit([p.o, p.c / p.groups, p.kh, p.kw], g.dtype);
   kernel("conv2dBackwardWeight")(raw(x), raw(g), p, gw.storage);
   return record("conv2dBackwardWeight", [x, g], gw, (h) => [
     x.requiresGrad ? convBackwardInput(g, h, p) : null,

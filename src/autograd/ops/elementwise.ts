@@ -8,7 +8,7 @@ import { kernel } from "../../backend/registry.js";
 import { isGradEnabled, record } from "../engine.js";
 import { contiguous } from "./movement.js";
 import { DTypeError, ShapeError } from "../../errors.js";
-import { broadcastStrides, empty, scalar } from "./util.js";
+import { broadcastStrides, empty, scalar, uninit } from "./util.js";
 
 type Other = Tensor | number;
 
@@ -20,7 +20,7 @@ export function asTensor(x: Other, like: Tensor): Tensor {
 // ---- unary ------------------------------------------------------------------------------
 
 function unaryForward(op: UnaryOp, x: Tensor, outDtype: DType): Tensor {
-  const out = empty(x.shape, outDtype);
+  const out = uninit(x.shape, outDtype);
   kernel("unary")(op, x.view_, x.shape, out.storage);
   return out;
 }
@@ -68,7 +68,7 @@ export const logicalNot = (x: Tensor): Tensor => unary("logicalNot", x, null, "b
 function reluGrad(g: Tensor, x: Tensor, y: Tensor): Tensor {
   if (isGradEnabled() || g.dtype !== y.dtype) return mul(g, gt(x, 0));
   const gc = contiguous(g);
-  const out = empty(y.shape, y.dtype);
+  const out = uninit(y.shape, y.dtype);
   kernel("reluBackward")(
     gc.storage.subarray(gc.offset, gc.offset + out.storage.length),
     y.storage,
@@ -81,7 +81,7 @@ function reluGrad(g: Tensor, x: Tensor, y: Tensor): Tensor {
 
 function binaryForward(op: BinaryOp, a: Tensor, b: Tensor, outDtype: DType): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
-  const out = empty(shape, outDtype);
+  const out = uninit(shape, outDtype);
   const av = { data: a.storage, strides: broadcastStrides(a, shape), offset: a.offset };
   const bv = { data: b.storage, strides: broadcastStrides(b, shape), offset: b.offset };
   kernel("binary")(op, av, bv, shape, out.storage);

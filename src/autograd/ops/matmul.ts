@@ -8,7 +8,7 @@ import { record } from "../engine.js";
 import { DTypeError, ShapeError } from "../../errors.js";
 import { contiguous, expand, reshape, squeeze, transpose, unsqueeze } from "./movement.js";
 import { cast } from "./elementwise.js";
-import { empty } from "./util.js";
+import { empty, uninit } from "./util.js";
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) {
@@ -71,7 +71,8 @@ function matmul2d(a: Tensor, b: Tensor, aShape: Shape, bShape: Shape): Tensor {
   }
   const A = operand(a, batchShape);
   const B = operand(b, batchShape);
-  const out = empty([...batchShape, m, n], isFloating(a.dtype) ? a.dtype : "float32");
+  // k = 0 is a sum of nothing: zeros, which no kernel loop writes.
+  const out = (k === 0 ? empty : uninit)([...batchShape, m, n], isFloating(a.dtype) ? a.dtype : "float32");
   const aData = isFloating(A.data.dtype) ? A.data : cast(A.data, "float32");
   const bData = isFloating(B.data.dtype) ? B.data : cast(B.data, "float32");
   kernel("matmul")(

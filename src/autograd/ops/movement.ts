@@ -13,7 +13,7 @@ import {
 import { kernel } from "../../backend/registry.js";
 import { record } from "../engine.js";
 import { ShapeError, ValueError } from "../../errors.js";
-import { empty } from "./util.js";
+import { empty, uninit } from "./util.js";
 
 function viewOf(x: Tensor, shape: Shape, strides: readonly number[], offset: number): Tensor {
   return new Tensor(x.storage, shape, x.dtype, strides, offset);
@@ -27,7 +27,7 @@ export function contiguous(x: Tensor): Tensor {
 
 /** Always a fresh dense copy. */
 export function clone(x: Tensor): Tensor {
-  const out = empty(x.shape, x.dtype);
+  const out = uninit(x.shape, x.dtype);
   kernel("copy")(x.view_, x.shape, out.storage, x.dtype);
   return record("clone", [x], out, (g) => [g]);
 }

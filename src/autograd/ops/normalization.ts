@@ -10,7 +10,7 @@ import { ShapeError, ValueError } from "../../errors.js";
 import { add, cast, mul, neg, rsqrt, sub } from "./elementwise.js";
 import { mean, sum, variance } from "./reduce.js";
 import { contiguous, reshape } from "./movement.js";
-import { empty } from "./util.js";
+import { empty, uninit } from "./util.js";
 
 export interface BatchNormOptions {
   runningMean?: Tensor | null;
@@ -117,7 +117,7 @@ function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
   const count = n * inner;
   if (p.runningMean) updateRunningInPlace(p.runningMean, mean.storage, 1, p.momentum);
   if (p.runningVar) updateRunningInPlace(p.runningVar, variance.storage, count / (count - 1), p.momentum);
-  const out = empty(x.shape, x.dtype);
+  const out = uninit(x.shape, x.dtype);
   kernel("channelAffine")(data, n, c, inner, scale.storage, shift.storage, false, out.storage);
 
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
@@ -129,7 +129,7 @@ function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
       [gx, gw, gb] = batchNormGradComposite(x, g, p);
     } else {
       const gl = layout(g);
-      gx = x.requiresGrad ? empty(x.shape, x.dtype) : null;
+      gx = x.requiresGrad ? uninit(x.shape, x.dtype) : null;
       gw = weight?.requiresGrad ? empty([c], x.dtype) : null;
       gb = bias?.requiresGrad ? empty([c], x.dtype) : null;
       kernel("batchNormBackward")(
@@ -201,7 +201,7 @@ function batchNormEval(x: Tensor, p: BatchNormParams): Tensor {
       shift[ch] = sh;
     }
     const { data, n, inner } = layout(x);
-    const out = empty(x.shape, x.dtype);
+    const out = uninit(x.shape, x.dtype);
     kernel("channelAffine")(data, n, c, inner, scale, shift, false, out.storage);
     return out;
   }
@@ -215,7 +215,7 @@ function batchNormEval(x: Tensor, p: BatchNormParams): Tensor {
 /** y[:, c, ...] = x[:, c, ...]·scale[c] + shift[c]; a primitive with a tensor-op gradient. */
 function channelAffine(x: Tensor, scale: Tensor, shift: Tensor): Tensor {
   const { data, n, c, inner } = layout(x);
-  const out = empty(x.shape, x.dtype);
+  const out = uninit(x.shape, x.dtype);
   kernel("channelAffine")(data, n, c, inner, scale.data, shift.data, false, out.storage);
   return record("channelAffine", [x, scale, shift], out, (g) => {
     const axes = channelAxes(x);

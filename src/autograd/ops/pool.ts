@@ -11,7 +11,7 @@ import { cat, contiguous, reshape } from "./movement.js";
 import { gather, scatterAdd } from "./indexing.js";
 import { conv2d, pair, type Pair } from "./conv.js";
 import { div } from "./elementwise.js";
-import { empty } from "./util.js";
+import { empty, uninit } from "./util.js";
 
 export interface Pool2dOptions {
   kernelSize: Pair;
@@ -73,8 +73,8 @@ export function pool2dParams(op: string, shape: readonly number[], options: Pool
 export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const p = pool2dParams("maxPool2d", x.shape, options);
   const src = contiguous(x.detach());
-  const values = empty([p.n, p.c, p.outH, p.outW], x.dtype);
-  const indices = empty([p.n, p.c, p.outH * p.outW], "int32");
+  const values = uninit([p.n, p.c, p.outH, p.outW], x.dtype);
+  const indices = uninit([p.n, p.c, p.outH * p.outW], "int32");
   kernel("maxPool2d")(src.storage.subarray(src.offset), p, values.storage, indices.storage as Int32Array);
   // Forward values come straight from the kernel; the gradient is that of gather on the planes,
   // run as one scatter kernel unless it is being recorded for higher derivatives.
@@ -105,8 +105,8 @@ function maxPool2dGradComposite(
 export function maxPool2dWithIndices(x: Tensor, options: Pool2dOptions): { values: Tensor; indices: Tensor } {
   const p = pool2dParams("maxPool2d", x.shape, options);
   const src = contiguous(x.detach());
-  const values = empty([p.n, p.c, p.outH, p.outW], x.dtype);
-  const indices = empty([p.n, p.c, p.outH * p.outW], "int32");
+  const values = uninit([p.n, p.c, p.outH, p.outW], x.dtype);
+  const indices = uninit([p.n, p.c, p.outH * p.outW], "int32");
   kernel("maxPool2d")(src.storage.subarray(src.offset), p, values.storage, indices.storage as Int32Array);
   const v = reshape(gather(reshape(x, [p.n, p.c, p.h * p.w]), 2, indices), values.shape);
   return { values: v, indices: reshape(indices, values.shape) };

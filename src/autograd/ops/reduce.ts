@@ -10,7 +10,7 @@ import { ValueError } from "../../errors.js";
 import { add, cast, div, eq, exp, log, mul, sqrt, sub, where } from "./elementwise.js";
 import { contiguous, expand, reshape, squeeze } from "./movement.js";
 import { gather } from "./indexing.js";
-import { empty } from "./util.js";
+import { empty, uninit } from "./util.js";
 
 type Axes = number | readonly number[] | undefined;
 
@@ -194,7 +194,7 @@ export function logsumexp(x: Tensor, axes: Axes, keepdim = false): Tensor {
 function softmaxForward(log: boolean, x: Tensor, dim: number): { out: Tensor; axis: number } {
   const axis = normalizeAxis(log ? "logSoftmax" : "softmax", dim, x.ndim);
   const src = contiguous(isFloating(x.dtype) ? x.detach() : cast(x, "float32"));
-  const out = empty(x.shape, src.dtype);
+  const out = uninit(x.shape, src.dtype);
   const outer = numel(x.shape.slice(0, axis));
   const inner = numel(x.shape.slice(axis + 1));
   kernel("softmax")(log, src.storage.subarray(src.offset), outer, x.shape[axis] ?? 1, inner, out.storage);

@@ -9,6 +9,16 @@ export function empty(shape: Shape, dtype: DType): Tensor {
   return new Tensor(getBackend().alloc(dtype, numel(shape)), shape, dtype);
 }
 
+/**
+ * A fresh contiguous tensor with unspecified contents, for an op whose kernel writes every
+ * element (most outputs): the backend may skip the zero fill.
+ */
+export function uninit(shape: Shape, dtype: DType): Tensor {
+  const b = getBackend();
+  const n = numel(shape);
+  return new Tensor(b.allocUninit ? b.allocUninit(dtype, n) : b.alloc(dtype, n), shape, dtype);
+}
+
 /** A 0-d tensor holding `value`. */
 export function scalar(value: number, dtype: DType): Tensor {
   const t = empty([], dtype);

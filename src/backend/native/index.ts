@@ -19,7 +19,7 @@ import type {
   UnaryOp,
 } from "../backend.js";
 import { refKernels } from "../ref/index.js";
-import { allocArray, type TypedArray } from "../../tensor/dtype.js";
+import { allocArray, type DType, type TypedArray } from "../../tensor/dtype.js";
 
 export interface NativeInfo {
   /** Micro-kernel set chosen for this CPU at load time: "avx512", "avx2" or "generic". */
@@ -52,7 +52,13 @@ export interface NativeAddon {
     transA: boolean,
     transB: boolean,
   ): void;
-  conv2d(x: Float32Array, w: Float32Array, params: Int32Array, out: Float32Array): void;
+  conv2d(
+    x: Float32Array,
+    w: Float32Array,
+    params: Int32Array,
+    out: Float32Array,
+    bias?: Float32Array | null,
+  ): void;
   conv2dBackwardInput(gy: Float32Array, w: Float32Array, params: Int32Array, out: Float32Array): void;
   conv2dBackwardWeight(x: Float32Array, gy: Float32Array, params: Int32Array, out: Float32Array): void;
   maxPool2d(x: Float32Array, params: Int32Array, out: Float32Array, indices: Int32Array): void;
@@ -300,9 +306,10 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
       }
       lib.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
     },
-    conv2d(x, w, p, out) {
-      if (!isF32(x) || !isF32(w) || !isF32(out)) return ref.conv2d(x, w, p, out);
-      lib.conv2d(x, w, packConv(p), out);
+    conv2d(x, w, p, out, bias = null) {
+      if (!isF32(x) || !isF32(w) || !isF32(out) || (bias && !isF32(bias)))
+        return ref.conv2d(x, w, p, out, bias);
+      lib.conv2d(x, w, packConv(p), out, bias);
     },
     conv2dBackwardInput(gy, w, p, out) {
       if (!isF32(gy) || !isF32(w) || !isF32(out)) return ref.conv2dBackwardInput(gy, w, p, out);
@@ -418,5 +425,51 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
 export function loadNativeBackend(): Backend | null {
   const lib = loadAddon();
   if (lib === null) return null;
-  return { name: "native", alloc: allocArray, kernels: makeKernels(lib) };
+  return { name: "native", alloc: allocArray, allocUninit, kernels: makeKernels(lib) };
+}
+
+/** Below this many bytes a zero-filled array is as cheap as any other. */
+const MIN_UNINIT_BYTES = 16384;
+let poison = process.env["NABLA_POISON_UNINIT"] === "1";
+
+/**
+ * Fill every uninitialised array with NaN (integers: 0x5A bytes) so that a kernel which does
+ * not write its whole output shows up in the tests. Also set by NABLA_POISON_UNINIT=1.
+ */
+export function setPoisonUninit(on: boolean): void {
+  poison = on;
+}
+
+/**
+ * Storage without the zero fill: Node's allocUnsafeSlow takes the block from malloc rather than
+ * calloc (outputs are overwritten by their kernel anyway; see Backend.allocUninit).
+ */
+function allocUninit(dtype: DType, n: number): TypedArray {
+  const bytes = n * BYTES[dtype];
+  if (bytes < MIN_UNINIT_BYTES && !poison) return allocArray(dtype, n);
+  const buffer = Buffer.allocUnsafeSlow(bytes).buffer;
+  const out = viewAs(dtype, buffer, n);
+  if (poison) {
+    if (out instanceof Float32Array || out instanceof Float64Array) out.fill(NaN);
+    else new Uint8Array(buffer, 0, bytes).fill(0x5a);
+  }
+  return out;
+}
+
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, int8: 1, uint8: 1, bool: 1 };
+
+function viewAs(dtype: DType, buffer: ArrayBuffer, n: number): TypedArray {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(buffer, 0, n);
+    case "float64":
+      return new Float64Array(buffer, 0, n);
+    case "int32":
+      return new Int32Array(buffer, 0, n);
+    case "int8":
+      return new Int8Array(buffer, 0, n);
+    case "uint8":
+    case "bool":
+      return new Uint8Array(buffer, 0, n);
+  }
 }

@@ -71,7 +71,7 @@ function sizes(p: Conv2dParams) {
   return { cg, og, kSize, plane };
 }
 
-export const conv2d: Kernels["conv2d"] = (x, weight, p, out) => {
+export const conv2d: Kernels["conv2d"] = (x, weight, p, out, bias = null) => {
   const { cg, og, kSize, plane } = sizes(p);
   const cols = new Float64Array(kSize * plane);
   for (let n = 0; n < p.n; n++) {
@@ -92,6 +92,14 @@ export const conv2d: Kernels["conv2d"] = (x, weight, p, out) => {
         false,
       );
     }
+  }
+  if (bias) {
+    for (let n = 0; n < p.n; n++)
+      for (let o = 0; o < p.o; o++) {
+        const base = (n * p.o + o) * plane;
+        const b = bias[o]!;
+        for (let i = 0; i < plane; i++) out[base + i] = out[base + i]! + b;
+      }
   }
 };
 

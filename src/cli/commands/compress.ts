@@ -31,6 +31,7 @@ interface CompressFlags {
   finetune?: string;
   lr: string;
   batchSize: string;
+  augment?: boolean;
   latencyRuns: string;
   out?: string;
   json?: boolean;
@@ -73,6 +74,7 @@ export function register(program: Command): void {
     .option("--finetune <epochs>", "fine-tuning epochs after each pruning step")
     .option("--lr <x>", "fine-tuning learning rate (SGD, momentum 0.9)", "0.01")
     .option("--batch-size <n>", "fine-tuning batch size", "64")
+    .option("--augment", "random crop + horizontal flip on the fine-tuning images")
     .option("--latency-runs <n>", "batch-1 runs for the latency median (0: skip speed)", "50")
     .option("--out <dir>", "write model.safetensors, report.json and report.svg/png here")
     .option("--json", "print the report as JSON")
@@ -97,6 +99,7 @@ export function register(program: Command): void {
         alpha: Number(flags.alpha),
         lr: parsePositiveNumber("--lr", flags.lr),
         batchSize: parseInteger("--batch-size", flags.batchSize, 1),
+        augment: flags.augment ?? false,
         latencyRuns: parseInteger("--latency-runs", flags.latencyRuns, 0),
         log: (line) => process.stderr.write(`${line}\n`),
         ...(flags.data !== undefined ? { data: flags.data } : {}),
