@@ -156,8 +156,12 @@ const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2, prod: 3
 
 /** Below this many elements an element-wise op stays in TypeScript (the N-API call costs more). */
 const MIN_ELEMENTWISE = 4096;
-/** Below this many multiply-adds a matmul stays in TypeScript. */
-const MIN_MATMUL_MACS = 4096;
+/**
+ * Below this many multiply-adds a matmul stays in TypeScript. Kept small: the reference packs
+ * its operands into float64 copies, which costs more than the N-API call already at batch-1
+ * classifier heads (128→10: 73 µs in TypeScript, a few µs native).
+ */
+const MIN_MATMUL_MACS = 256;
 const MAX_DIMS = 8;
 
 let addon: NativeAddon | null | undefined;
