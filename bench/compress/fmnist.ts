@@ -3,13 +3,16 @@
 // same process (same backend, same load).
 //
 //   npx tsx bench/compress/fmnist.ts runs/fmnist [outDir] [finetuneEpochs] [kd|-] [finetuneLr]
-// With "kd", the pruned model is fine-tuned with knowledge distillation from the original.
+//     [batchSize] [keep-linear]
+// With "kd", the pruned model is fine-tuned with knowledge distillation from the original; with
+// "keep-linear", only conv channels are pruned (the hidden Linear units are kept).
 import { join } from "node:path";
 import { initBackend } from "../../src/cli/backend.js";
 import { compress, type CompressOptions, type CompressReport } from "../../src/compress/pipeline.js";
 import { formatReport } from "../../src/compress/report.js";
 
-const [checkpoint, outDir = "runs/compress-bench", epochs = "3", kd, lr = "0.01"] = process.argv.slice(2);
+const [checkpoint, outDir = "runs/compress-bench", epochs = "3", kd, lr = "0.01", batch = "64", keepLinear] =
+  process.argv.slice(2);
 if (!checkpoint) {
   console.error("usage: npx tsx bench/compress/fmnist.ts <checkpoint> [outDir] [finetuneEpochs]");
   process.exit(2);
@@ -27,6 +30,8 @@ const runs: [string, Partial<CompressOptions>][] = [
       quantize: "int8",
       calib: 512,
       lr: Number(lr),
+      batchSize: Number(batch),
+      pruneLinear: keepLinear !== "keep-linear",
       ...(kd === "kd" ? { distillFrom: checkpoint } : {}),
     },
   ],
