@@ -189,46 +189,17 @@ bool gemm_select(const char* isa) {
   return true;
 }
 
-void gemm(int64_t M, int64_t N, int64_t K, Operand A, Operand B, float* C, int64_t rs_c, int64_t cs_c,
-          bool accumulate, int threads, bool allow_swap) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    if (!accumulate)
-      for (int64_t i = 0; i < M; i++)
-        for (int64_t j = 0; j < N; j++) C[i * rs_c + j * cs_c] = 0.f;
-    return;
-  }
-  // The register tile: the selected ISA's kernel, or on AVX-512 the 8×48 one when the matrix
-  // shape pads less with it (e.g. 16 or 32 rows: 14-row panels would be 43% / 24% padding). The
-  // choice depends on the shape only, so results stay independent of the thread count.
-  const GemmKernel* chosen = g_kernel;
-  if (std::strcmp(g_kernel->isa, "avx512") == 0 && g_kernel->mr == kGemmAvx512.mr) {
-    const GemmKernel& narrow = kGemmAvx512Narrow;
-    const int64_t wide_area = round_up(M, chosen->mr) * round_up(N, chosen->nr);
-    const int64_t narrow_area = round_up(M, narrow.mr) * round_up(N, narrow.nr);
-    if (narrow_area * 20 < wide_area * 19) chosen = &narrow;
-  }
-  const GemmKernel& uk = *chosen;
-  const int MR = uk.mr, NR = uk.nr;
-  if (allow_swap) {
-    // Padding waste of the register tile in each orientation; swap only for a clear gain because
-    // the swapped C is written element by element through the tile buffer.
-    const int64_t direct = round_up(M, MR) * round_up(N, NR);
-    const int64_t swapped = round_up(N, MR) * round_up(M, NR);
-    if (swapped * 20 < direct * 19) {
-      std::swap(M, N);
-      std::swap(A, B);
-      A.transposed = !A.transposed;
-      B.transposed = !B.transposed;
-      std::swap(rs_c, cs_c);
-    }
-  }
+namespace {
 
+// The Goto/BLIS loop nest with the micro-kernel `uk`: B panels packed once per (jc, pc) block and
+// shared, A blocks packed per thread, threads over a grid of C rectangles.
+void gemm_blocked(const GemmKernel& uk, int64_t M, int64_t N, int64_t K, Operand A, Operand B, float* C,
+                  int64_t rs_c, int64_t cs_c, bool accumulate, int threads) {
+  const int MR = uk.mr, NR = uk.nr;
   // Balanced block sizes: K = 288 with KC = 256 would otherwise run a 256 and a 32 block.
   const int64_t kc_max = ceil_div(K, ceil_div(K, uk.kc));
   const int64_t nc_max = round_up(ceil_div(N, ceil_div(N, uk.nc)), NR);
   const int64_t m_units = ceil_div(M, MR);
-  threads = std::max(1, std::min<int>(threads, ThreadPool::instance().size()));
 
   float* bbuf = scratch(kScratchPackB, static_cast<size_t>(kc_max * nc_max));
   // A packing buffers are per thread; reserve on each thread lazily (scratch grows on demand).
@@ -282,6 +253,80 @@ void gemm(int64_t M, int64_t N, int64_t K, Operand A, Operand B, float* C, int64
       }
     }
   }
+}
+
+
+// Source view shifted by (dr, dq): row(r, q0, …) reads base row r + dr from column q0 + dq.
+struct ShiftedSource final : MatSource {
+  const MatSource* base;
+  int64_t dr, dq;
+  ShiftedSource(const MatSource* b, int64_t r, int64_t q) : base(b), dr(r), dq(q) {}
+  void row(int64_t r, int64_t q0, int64_t len, float* dst, int64_t ds) const override {
+    base->row(r + dr, q0 + dq, len, dst, ds);
+  }
+  const float* span(int64_t r, int64_t q0, int64_t len) const override { return base->span(r + dr, q0 + dq, len); }
+};
+
+// Up to this many multiply-adds a multi-threaded product splits C by columns (see gemm).
+constexpr double kSplitColumnsMaxMacs = 32.0 * 1024 * 1024;
+
+}  // namespace
+
+void gemm(int64_t M, int64_t N, int64_t K, Operand A, Operand B, float* C, int64_t rs_c, int64_t cs_c,
+          bool accumulate, int threads, bool allow_swap) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) C[i * rs_c + j * cs_c] = 0.f;
+    return;
+  }
+  // The register tile: the selected ISA's kernel, or on AVX-512 the 8×48 one when the matrix
+  // shape pads less with it (e.g. 16 or 32 rows: 14-row panels would be 43% / 24% padding). The
+  // choice depends on the shape only, so results stay independent of the thread count.
+  const GemmKernel* chosen = g_kernel;
+  if (std::strcmp(g_kernel->isa, "avx512") == 0 && g_kernel->mr == kGemmAvx512.mr) {
+    const GemmKernel& narrow = kGemmAvx512Narrow;
+    const int64_t wide_area = round_up(M, chosen->mr) * round_up(N, chosen->nr);
+    const int64_t narrow_area = round_up(M, narrow.mr) * round_up(N, narrow.nr);
+    if (narrow_area * 20 < wide_area * 19) chosen = &narrow;
+  }
+  const GemmKernel& uk = *chosen;
+  const int MR = uk.mr, NR = uk.nr;
+  if (allow_swap) {
+    // Padding waste of the register tile in each orientation; swap only for a clear gain because
+    // the swapped C is written element by element through the tile buffer.
+    const int64_t direct = round_up(M, MR) * round_up(N, NR);
+    const int64_t swapped = round_up(N, MR) * round_up(M, NR);
+    if (swapped * 20 < direct * 19) {
+      std::swap(M, N);
+      std::swap(A, B);
+      A.transposed = !A.transposed;
+      B.transposed = !B.transposed;
+      std::swap(rs_c, cs_c);
+    }
+  }
+
+  threads = std::max(1, std::min<int>(threads, ThreadPool::instance().size()));
+  // Small products (the linear layers of a CNN: 64×128×3136) split C by columns, one dispatch
+  // per call: the blocked loop below syncs its threads twice per K block, which costs more than
+  // such a block's work. Kernel, swap and K blocking were fixed above from the whole product, so
+  // every element is summed in the same order either way (results do not depend on threads).
+  const int64_t col_panels = ceil_div(N, NR);
+  const int parts = static_cast<int>(std::min<int64_t>(threads, col_panels));
+  if (parts > 1 && static_cast<double>(M) * N * K <= kSplitColumnsMaxMacs) {
+    ThreadPool::instance().run(parts, [&](int t) {
+      int64_t pb, pe;
+      split_range(col_panels, parts, t, pb, pe);
+      const int64_t j0 = pb * NR, j1 = std::min(N, pe * NR);
+      if (j0 >= j1) return;
+      // Columns j0.. of op(B): rows of the stored matrix when transposed, else its columns.
+      const ShiftedSource shifted(B.src, B.transposed ? j0 : 0, B.transposed ? 0 : j0);
+      gemm_blocked(uk, M, j1 - j0, K, A, {&shifted, B.transposed}, C + j0 * cs_c, rs_c, cs_c, accumulate, 1);
+    });
+    return;
+  }
+  gemm_blocked(uk, M, N, K, A, B, C, rs_c, cs_c, accumulate, threads);
 }
 
 namespace {
