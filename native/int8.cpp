@@ -9,6 +9,7 @@
 // standard-library helpers into this file's functions, which made the kernels several times slower.)
 #include <napi.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -162,9 +163,15 @@ void conv_part(const float* x, const Conv& p, const int8_t* packed, const Epilog
       for (int64_t k = kg; k < 4 * k4; k++) b.cols[r * 4 * k4 + k] = 0;
     }
     g_isa.fn(b.cols.data(), rows, k4, packed + g * k4 * op * 4, op, b.acc.data(), op);
-    for (int64_t oo = 0; oo < og; oo++) {
-      const int64_t o = g * og + oo;
-      ep.write(b.acc.data() + oo, op, o, out + (s * p.o + o) * positions + q0, 1, rows);
+    // acc is [rows][op] and out is channel-major: write it out in blocks of 64 rows, so the
+    // column-wise reads of a block stay in L1 instead of striding through the whole of acc.
+    constexpr int64_t kRowBlock = 64;
+    for (int64_t r0 = 0; r0 < rows; r0 += kRowBlock) {
+      const int64_t rb = std::min(kRowBlock, rows - r0);
+      for (int64_t oo = 0; oo < og; oo++) {
+        const int64_t o = g * og + oo;
+        ep.write(b.acc.data() + r0 * op + oo, op, o, out + (s * p.o + o) * positions + q0 + r0, 1, rb);
+      }
     }
   }
 }

@@ -47,6 +47,32 @@ bool max_pool_plane_interior(const float* xp, const PoolParams& p, float* yp, in
   return nan == 0;
 }
 
+// The common 2×2 window with stride 2 (no padding or dilation; oh·2 ≤ h, ow·2 ≤ w): per output
+// the four taps a b / c d, visited in that (row-major) order so the first maximum wins, as in
+// the general path. Returns false if the plane holds a NaN (the exact path handles it).
+bool max_pool_plane_2x2(const float* xp, const PoolParams& p, float* yp, int32_t* ip) {
+  int nan = 0;
+  for (int64_t oh = 0; oh < p.oh; oh++) {
+    const float* r0 = xp + 2 * oh * p.w;
+    const float* r1 = r0 + p.w;
+    float* y = yp + oh * p.ow;
+    int32_t* yi = ip + oh * p.ow;
+    const int32_t base = static_cast<int32_t>(2 * oh * p.w);
+    for (int64_t ow = 0; ow < p.ow; ow++) {
+      const float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+      nan |= (a != a) | (b != b) | (c != c) | (d != d);
+      float best = a;
+      int32_t bi = base + static_cast<int32_t>(2 * ow);
+      if (b > best) best = b, bi = base + static_cast<int32_t>(2 * ow + 1);
+      if (c > best) best = c, bi = base + static_cast<int32_t>(p.w + 2 * ow);
+      if (d > best) best = d, bi = base + static_cast<int32_t>(p.w + 2 * ow + 1);
+      y[ow] = best;
+      yi[ow] = bi;
+    }
+  }
+  return nan == 0;
+}
+
 }  // namespace
 
 void max_pool2d(const float* x, const PoolParams& p, float* y, int32_t* idx) {
@@ -54,11 +80,13 @@ void max_pool2d(const float* x, const PoolParams& p, float* y, int32_t* idx) {
   const float neg_inf = -std::numeric_limits<float>::infinity();
   const bool interior = p.ph == 0 && p.pw == 0 && p.oh > 0 && p.ow > 0 &&
                         (p.oh - 1) * p.sh + (p.kh - 1) * p.dh < p.h && (p.ow - 1) * p.sw + (p.kw - 1) * p.dw < p.w;
+  const bool pool2x2 = interior && p.kh == 2 && p.kw == 2 && p.sh == 2 && p.sw == 2 && p.dh == 1 && p.dw == 1;
   parallel_for(planes, threads_for(static_cast<double>(planes) * P * p.kh * p.kw), [&](int64_t b, int64_t e) {
     for (int64_t pl = b; pl < e; pl++) {
       const float* xp = x + pl * HW;
       float* yp = y + pl * P;
       int32_t* ip = idx + pl * P;
+      if (pool2x2 && max_pool_plane_2x2(xp, p, yp, ip)) continue;
       if (interior && max_pool_plane_interior(xp, p, yp, ip)) continue;
       for (int64_t oh = 0; oh < p.oh; oh++) {
         for (int64_t ow = 0; ow < p.ow; ow++) {

@@ -83,3 +83,51 @@ export function measureSpeed(
     batch,
   };
 }
+
+/**
+ * The speed of two models measured side by side: batch-1 calls alternate a, b, a, b… and the
+ * throughput batches alternate too, so both medians see the same machine (load that comes and
+ * goes during a measurement would otherwise favour whichever model ran in the quiet part).
+ */
+export function measureSpeedPair(
+  a: Module,
+  b: Module,
+  inputShape: readonly number[],
+  options: MeasureOptions = {},
+): [SpeedReport, SpeedReport] {
+  const runs = options.runs ?? 50;
+  const warmup = options.warmup ?? 5;
+  const batch = options.batch ?? 256;
+  const blocks = options.throughputRuns ?? 3;
+  const models = [a, b];
+  for (const m of models) m.eval();
+  const one = randn([1, ...inputShape], { generator: new Generator(0) });
+  const many = randn([batch, ...inputShape], { generator: new Generator(0) });
+  const times: number[][] = [[], []];
+  const rates: number[][] = [[], []];
+  noGrad(() => {
+    for (let i = 0; i < warmup; i++) for (const m of models) m.call(one);
+    for (let i = 0; i < runs; i++) {
+      models.forEach((m, k) => {
+        const t0 = performance.now();
+        m.call(one);
+        times[k]!.push(performance.now() - t0);
+      });
+    }
+    for (const m of models) m.call(many);
+    for (let i = 0; i < blocks; i++) {
+      models.forEach((m, k) => {
+        const t0 = performance.now();
+        m.call(many);
+        rates[k]!.push(batch / ((performance.now() - t0) / 1000));
+      });
+    }
+  });
+  const report = (k: number): SpeedReport => ({
+    latencyMs: median(times[k]!),
+    latencyRuns: runs,
+    throughput: median(rates[k]!),
+    batch,
+  });
+  return [report(0), report(1)];
+}

@@ -19,7 +19,7 @@ import { serializeSafetensors } from "../io/safetensors.js";
 import { getBackend } from "../backend/registry.js";
 import { ValueError } from "../errors.js";
 import { summary } from "./summary.js";
-import { measureSpeed } from "./measure.js";
+import { measureSpeedPair } from "./measure.js";
 import { foldBatchNorm, type FoldedPair } from "./fold.js";
 import { pruneChannels } from "./prune-channels.js";
 import { magnitudePrune, type PruningMasks } from "./sparsity.js";
@@ -87,21 +87,14 @@ export interface CompressReport {
   stages: { step: string; report: ModelReport }[];
 }
 
-function measure(
-  model: Module,
-  data: DataSetup,
-  meta: RunMeta,
-  test: BatchLoader,
-  runs: number,
-): ModelReport {
+function measure(model: Module, data: DataSetup, meta: RunMeta, test: BatchLoader): ModelReport {
   const s = summary(model, meta.input);
-  const speed = runs > 0 ? measureSpeed(model, meta.input, { runs }) : null;
   return {
     sizeBytes: serializeSafetensors(Object.fromEntries(model.stateDict())).length,
     params: s.params,
     macs: s.macs,
-    latencyMs: speed?.latencyMs ?? null,
-    throughput: speed?.throughput ?? null,
+    latencyMs: null,
+    throughput: null,
     accuracy: evaluate(model, test, { numClasses: data.classes.length }).accuracy,
   };
 }
@@ -127,7 +120,8 @@ export async function compress(options: CompressOptions): Promise<CompressReport
     augment: options.augment ?? false,
   });
   log(`measuring the original model (${meta.model}, ${getBackend().name} backend)`);
-  const before = measure(original, data, meta, testLoader, runs);
+  // Speed is measured at the end, the two models side by side (measureSpeedPair).
+  const before = measure(original, data, meta, testLoader);
 
   const model = restore().model;
   const teacher = options.distillFrom ? restoreModel(options.distillFrom).model : null;
@@ -175,7 +169,7 @@ export async function compress(options: CompressOptions): Promise<CompressReport
     steps.push(
       `prune-channels ${options.pruneChannels}` + (options.finetune ? ` + finetune ${options.finetune}` : ""),
     );
-    stages.push({ step: steps.at(-1)!, report: measure(model, data, meta, testLoader, 0) });
+    stages.push({ step: steps.at(-1)!, report: measure(model, data, meta, testLoader) });
   }
   if (options.prune) {
     let masks: PruningMasks | null = null;
@@ -186,7 +180,7 @@ export async function compress(options: CompressOptions): Promise<CompressReport
       await finetune(options.finetune ?? 0, masks);
     }
     steps.push(`prune ${options.prune} (${options.pruneScope ?? "layer"})`);
-    stages.push({ step: steps.at(-1)!, report: measure(model, data, meta, testLoader, 0) });
+    stages.push({ step: steps.at(-1)!, report: measure(model, data, meta, testLoader) });
   }
   let folded: FoldedPair[] = [];
   let quantized: QuantizedLayerSpec[] | null = null;
@@ -223,7 +217,14 @@ export async function compress(options: CompressOptions): Promise<CompressReport
     );
   }
   log("measuring the compressed model");
-  const after = measure(model, data, meta, testLoader, runs);
+  const after = measure(model, data, meta, testLoader);
+  if (runs > 0) {
+    const [speedBefore, speedAfter] = measureSpeedPair(original, model, meta.input, { runs });
+    before.latencyMs = speedBefore.latencyMs;
+    before.throughput = speedBefore.throughput;
+    after.latencyMs = speedAfter.latencyMs;
+    after.throughput = speedAfter.throughput;
+  }
   const report: CompressReport = {
     model: meta.model,
     backend: getBackend().name,
