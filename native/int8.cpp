@@ -52,6 +52,15 @@ Isa best_isa() {
 
 Isa g_isa = best_isa();
 
+// The AVX-512 epilogue runs with the VNNI kernels (same CPUs); other ISAs use the scalar one.
+inline bool vector_epilogue() {
+#if defined(__x86_64__) || defined(__i386__)
+  return g_isa.fn == int8_gemm_avx512vnni;
+#else
+  return false;
+#endif
+}
+
 // Per-thread byte buffers (grown on demand, kept for the thread's life).
 struct Buffers {
   std::vector<uint8_t> xq, cols;
@@ -101,6 +110,11 @@ struct Epilogue {
 
   void write(const int32_t* acc, int64_t acc_stride, int64_t o, float* dst, int64_t dst_stride,
              int64_t rows) const {
+    if (dst_stride == 1 && vector_epilogue()) {
+      const double m = x_scale * static_cast<double>(w_scale[o]);
+      return int8_epilogue_avx512(acc, acc_stride, x_zero * row_sum[o], m, static_cast<double>(bias[o]), act, dst,
+                                  rows);
+    }
     if (act == 0) column<0>(acc, acc_stride, o, dst, dst_stride, rows);
     else if (act == 1) column<1>(acc, acc_stride, o, dst, dst_stride, rows);
     else column<2>(acc, acc_stride, o, dst, dst_stride, rows);
@@ -137,22 +151,29 @@ void conv_part(const float* x, const Conv& p, const int8_t* packed, const Epilog
   if (b.cols.size() < static_cast<size_t>(rows * 4 * k4)) b.cols.resize(rows * 4 * k4);
   if (b.acc.size() < static_cast<size_t>(rows * op)) b.acc.resize(rows * op);
   const uint8_t zero = static_cast<uint8_t>(ep.x_zero);
+  // Everything the byte loops read, in locals: stores through uint8_t* may alias any object, so
+  // fields read through `p`, `ep` or `b` would be reloaded after every byte written.
+  const int64_t kh = p.kh, kw = p.kw, sh = p.sh, sw = p.sw, dh = p.dh, dw = p.dw, ow_n = p.ow;
+  const int64_t h = p.h, w = p.w, ph = p.ph, pw = p.pw, row_len = 4 * k4;
+  const double x_scale = ep.x_scale;
+  const int32_t x_zero = ep.x_zero;
+  uint8_t* const xq = b.xq.data();
+  uint8_t* const cols = b.cols.data();
   for (int64_t g = 0; g < p.groups; g++) {
-    uint8_t* xq = b.xq.data();
     std::memset(xq, zero, hp * wp * cg);
     const float* xg = x + (s * p.c + g * cg) * plane;
     for (int64_t ci = 0; ci < cg; ci++)
-      for (int64_t iy = 0; iy < p.h; iy++) {
-        uint8_t* row = xq + ((iy + p.ph) * wp + p.pw) * cg + ci;
-        const float* src = xg + ci * plane + iy * p.w;
-        for (int64_t ix = 0; ix < p.w; ix++) row[ix * cg] = quantize(src[ix], ep.x_scale, ep.x_zero);
+      for (int64_t iy = 0; iy < h; iy++) {
+        uint8_t* row = xq + ((iy + ph) * wp + pw) * cg + ci;
+        const float* src = xg + ci * plane + iy * w;
+        for (int64_t ix = 0; ix < w; ix++) row[ix * cg] = quantize(src[ix], x_scale, x_zero);
       }
+    int64_t oy = q0 / ow_n, ox = q0 % ow_n;  // output position of row r, stepped (no division per row)
     for (int64_t r = 0; r < rows; r++) {
-      const int64_t q = q0 + r, oy = q / p.ow, ox = q % p.ow;
-      uint8_t* dst = b.cols.data() + r * 4 * k4;
-      for (int64_t ky = 0; ky < p.kh; ky++)
-        for (int64_t kx = 0; kx < p.kw; kx++) {
-          const uint8_t* src = xq + ((oy * p.sh + ky * p.dh) * wp + ox * p.sw + kx * p.dw) * cg;
+      uint8_t* dst = cols + r * row_len;
+      for (int64_t ky = 0; ky < kh; ky++)
+        for (int64_t kx = 0; kx < kw; kx++) {
+          const uint8_t* src = xq + ((oy * sh + ky * dh) * wp + ox * sw + kx * dw) * cg;
           if (cg >= 16) {
             std::memcpy(dst, src, cg);
           } else {
@@ -160,7 +181,8 @@ void conv_part(const float* x, const Conv& p, const int8_t* packed, const Epilog
           }
           dst += cg;
         }
-      for (int64_t k = kg; k < 4 * k4; k++) b.cols[r * 4 * k4 + k] = 0;
+      for (int64_t k = kg; k < row_len; k++) cols[r * row_len + k] = 0;
+      if (++ox == ow_n) ox = 0, oy++;
     }
     g_isa.fn(b.cols.data(), rows, k4, packed + g * k4 * op * 4, op, b.acc.data(), op);
     // acc is [rows][op] and out is channel-major: write it out in blocks of 64 rows, so the
