@@ -106,24 +106,23 @@ export function int8Conv2d(
   }
   const [n, c, h, w] = shape;
   const [oh, ow] = outputSize(layer, h, w);
-  params.set([
-    n,
-    c,
-    h,
-    w,
-    layer.outChannels,
-    layer.kernelSize[0],
-    layer.kernelSize[1],
-    layer.stride[0],
-    layer.stride[1],
-    layer.padding[0],
-    layer.padding[1],
-    layer.dilation[0],
-    layer.dilation[1],
-    layer.groups,
-    oh,
-    ow,
-  ]);
+  // Field by field: an array literal here would be one more allocation per layer call.
+  params[0] = n;
+  params[1] = c;
+  params[2] = h;
+  params[3] = w;
+  params[4] = layer.outChannels;
+  params[5] = layer.kernelSize[0];
+  params[6] = layer.kernelSize[1];
+  params[7] = layer.stride[0];
+  params[8] = layer.stride[1];
+  params[9] = layer.padding[0];
+  params[10] = layer.padding[1];
+  params[11] = layer.dilation[0];
+  params[12] = layer.dilation[1];
+  params[13] = layer.groups;
+  params[14] = oh;
+  params[15] = ow;
   lib.int8Conv2d(
     x,
     params,

@@ -19,7 +19,8 @@
 //   <name>.bias              F32  [O]
 //   <name>.input_scale       F32  [1]
 //   <name>.input_zero_point  I32  [1]
-import { fromArray, zeros } from "../tensor/creation.js";
+import { zeros } from "../tensor/creation.js";
+import { uninit } from "../autograd/ops/util.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { noGrad } from "../autograd/engine.js";
 import { Module, type AnyModule, type RemovableHandle } from "../nn/module.js";
@@ -129,9 +130,10 @@ export class QuantizedConv2d extends QuantizedBase {
     const [n, c, h, w] = input.shape as [number, number, number, number];
     const layer = this.layer();
     const [oh, ow] = outputSize(layer, h, w);
-    const out = new Float32Array(n * this.outChannels * oh * ow);
-    int8Conv2d(input.data as Float32Array, [n, c, h, w], layer, out);
-    return fromArray(out, [n, this.outChannels, oh, ow]);
+    // The kernel writes every output element: no zero fill needed.
+    const out = uninit([n, this.outChannels, oh, ow], "float32");
+    int8Conv2d(input.data as Float32Array, [n, c, h, w], layer, out.storage as Float32Array);
+    return out;
   }
 
   override extraRepr(): string {
@@ -165,9 +167,9 @@ export class QuantizedLinear extends QuantizedBase {
       throw new ShapeError(`QuantizedLinear: expected [N, ${this.inFeatures}], got [${x.shape.join(", ")}]`);
     const input = x.dtype === "float32" ? x.contiguous() : x.float().contiguous();
     const n = input.shape[0]!;
-    const out = new Float32Array(n * this.outChannels);
-    int8Conv2d(input.data as Float32Array, [n, this.inFeatures, 1, 1], this.layer(), out);
-    return fromArray(out, [n, this.outChannels]);
+    const out = uninit([n, this.outChannels], "float32");
+    int8Conv2d(input.data as Float32Array, [n, this.inFeatures, 1, 1], this.layer(), out.storage as Float32Array);
+    return out;
   }
 
   override extraRepr(): string {
