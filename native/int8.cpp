@@ -166,7 +166,11 @@ void conv_part(const float* x, const Conv& p, const int8_t* packed, const Epilog
       for (int64_t iy = 0; iy < h; iy++) {
         uint8_t* row = xq + ((iy + ph) * wp + pw) * cg + ci;
         const float* src = xg + ci * plane + iy * w;
-        for (int64_t ix = 0; ix < w; ix++) row[ix * cg] = quantize(src[ix], x_scale, x_zero);
+        if (vector_epilogue()) {
+          int8_quantize_avx512(src, w, x_scale, x_zero, row, cg);
+        } else {
+          for (int64_t ix = 0; ix < w; ix++) row[ix * cg] = quantize(src[ix], x_scale, x_zero);
+        }
       }
     int64_t oy = q0 / ow_n, ox = q0 % ow_n;  // output position of row r, stepped (no division per row)
     for (int64_t r = 0; r < rows; r++) {

@@ -25,6 +25,8 @@ void int8_gemm_avx512vnni(const uint8_t* a, int64_t rows, int64_t k4, const int8
 // dst[r] = float(act((acc[r·acc_stride] − corr)·m + b)) for r < rows (act 0 none, 1 relu, 2 relu6).
 void int8_epilogue_avx512(const int32_t* acc, int64_t acc_stride, int32_t corr, double m, double b, int act,
                           float* dst, int64_t rows);
+// dst[i·stride] = clamp(floor(x[i] / scale + 0.5) + zero, 0, 127) for i < n (NaN → 0).
+void int8_quantize_avx512(const float* x, int64_t n, double scale, int32_t zero, uint8_t* dst, int64_t stride);
 void int8_gemm_avx2(const uint8_t* a, int64_t rows, int64_t k4, const int8_t* b, int64_t op, int32_t* c,
                     int64_t ldc);
 

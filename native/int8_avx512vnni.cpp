@@ -89,6 +89,39 @@ void int8_epilogue_avx512(const int32_t* acc, int64_t acc_stride, int32_t corr, 
     for (int64_t i = 0; r + i < rows; i++) dst[r + i] = y[i];
   }
 }
+
+// dst[i·stride] = quantize(x[i]) for i < n, 8 at a time: the reference's floor(x / scale + 0.5)
+// + zero clamped to [0, 127], with NaN and t ≤ −1024 giving 0 and t > 1024 giving 127. The
+// division and the addition round separately, as in the scalar code (no fusing possible).
+void int8_quantize_avx512(const float* x, int64_t n, double scale, int32_t zero, uint8_t* dst, int64_t stride) {
+  const __m512d vs = _mm512_set1_pd(scale), half = _mm512_set1_pd(0.5);
+  const __m512d lo = _mm512_set1_pd(-1024.0), hi = _mm512_set1_pd(1024.0);
+  const __m256i vz = _mm256_set1_epi32(zero), q0 = _mm256_setzero_si256(), q127 = _mm256_set1_epi32(127);
+  auto eight = [&](__m256 xf, int32_t* q) {
+    const __m512d t = _mm512_add_pd(_mm512_div_pd(_mm512_cvtps_pd(xf), vs), half);
+    const __mmask8 low = ~_mm512_cmp_pd_mask(t, lo, _CMP_GT_OQ);  // NaN or t ≤ −1024
+    const __mmask8 high = _mm512_cmp_pd_mask(t, hi, _CMP_GT_OQ);
+    // Within ±1024 the floor is exact; outside, the masks below decide.
+    const __m512d f = _mm512_roundscale_pd(_mm512_min_pd(_mm512_max_pd(t, lo), hi), _MM_FROUND_TO_NEG_INF);
+    __m256i v = _mm256_add_epi32(_mm512_cvtpd_epi32(f), vz);
+    v = _mm256_min_epi32(_mm256_max_epi32(v, q0), q127);
+    v = _mm256_mask_mov_epi32(v, low, q0);
+    v = _mm256_mask_mov_epi32(v, high, q127);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), v);
+  };
+  int32_t q[8];
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    eight(_mm256_loadu_ps(x + i), q);
+    for (int k = 0; k < 8; k++) dst[(i + k) * stride] = static_cast<uint8_t>(q[k]);
+  }
+  if (i < n) {
+    float tail[8] = {};
+    for (int64_t k = 0; i + k < n; k++) tail[k] = x[i + k];
+    eight(_mm256_loadu_ps(tail), q);
+    for (int64_t k = 0; i + k < n; k++) dst[(i + k) * stride] = static_cast<uint8_t>(q[k]);
+  }
+}
 #pragma GCC diagnostic pop
 
 }  // namespace nabla
