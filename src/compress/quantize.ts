@@ -168,7 +168,12 @@ export class QuantizedLinear extends QuantizedBase {
     const input = x.dtype === "float32" ? x.contiguous() : x.float().contiguous();
     const n = input.shape[0]!;
     const out = uninit([n, this.outChannels], "float32");
-    int8Conv2d(input.data as Float32Array, [n, this.inFeatures, 1, 1], this.layer(), out.storage as Float32Array);
+    int8Conv2d(
+      input.data as Float32Array,
+      [n, this.inFeatures, 1, 1],
+      this.layer(),
+      out.storage as Float32Array,
+    );
     return out;
   }
 
