@@ -5,22 +5,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Pool2dParams } from "../../src/backend/backend.js";
 import { refKernels as ref } from "../../src/backend/ref/index.js";
 import { loadNativeBackend } from "../../src/backend/native/index.js";
 import { checkOpInfo, opInfos } from "../../src/autograd/testing/opinfo.js";
 import * as nb from "../../src/index.js";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const built = existsSync(path.join(root, "build", "Release", "nabla_native.node"));
-const skip: string | false = !built
-  ? "native addon not built"
-  : process.env["NABLA_BACKEND"] === "ref"
-    ? "NABLA_BACKEND=ref"
-    : false;
+import { root, skip } from "../support/native.js";
 
 let seed = 99;
 function randn(n: number, scale = 1, offset = 0): Float32Array {

@@ -5,9 +5,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type {
   BinaryOp,
@@ -19,13 +16,9 @@ import type {
 } from "../../src/backend/backend.js";
 import { refKernels as ref } from "../../src/backend/ref/index.js";
 import { loadNativeBackend, nativeAddon, nativeInfo } from "../../src/backend/native/index.js";
+import { addonFile, built, skip } from "../support/native.js";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const addonFile = path.join(root, "build", "Release", "nabla_native.node");
-const built = existsSync(addonFile);
 if (!built) console.log(`# native addon not built (${addonFile} missing): native tests skipped`);
-const forcedRef = process.env["NABLA_BACKEND"] === "ref";
-const skip: string | false = !built ? "native addon not built" : forcedRef ? "NABLA_BACKEND=ref" : false;
 
 function lib() {
   const l = nativeAddon();
