@@ -237,7 +237,17 @@ Napi::Value Int8Conv2d(const Napi::CallbackInfo& info) {
   ep.act = info[8].As<Napi::Number>().Int32Value();
   if (!(ep.x_scale > 0) || ep.x_zero < 0 || ep.x_zero > 127 || ep.act < 0 || ep.act > 2)
     throw Napi::RangeError::New(env, "int8Conv2d: invalid quantization parameters");
-  float* out = typed<float>(info, 9, napi_float32_array, p.n * p.o * p.oh * p.ow, "out");
+  // params[16], when present: 2 = a fused 2×2, stride-2 max-pool after the activation.
+  const int64_t pool = info[1].As<Napi::TypedArray>().ElementLength() >= 17 ? q[16] : 0;
+  if (pool != 0 && (pool != 2 || p.oh < 2 || p.ow < 2))
+    throw Napi::RangeError::New(env, "int8Conv2d: invalid fused pool");
+  const int64_t ph2 = p.oh / 2, pw2 = p.ow / 2;
+  float* result = typed<float>(info, 9, napi_float32_array, pool ? p.n * p.o * ph2 * pw2 : p.n * p.o * p.oh * p.ow,
+                               "out");
+  // With a pool the convolution goes to a per-thread buffer first (reused across calls).
+  static thread_local std::vector<float> full;
+  if (pool) full.resize(static_cast<size_t>(p.n * p.o * p.oh * p.ow));
+  float* out = pool ? full.data() : result;
 
   const double macs = static_cast<double>(p.n) * p.oh * p.ow * p.o * kg;
   const int threads = threads_for(macs, 1 << 23);  // waking workers costs more than small layers take
@@ -258,6 +268,20 @@ Napi::Value Int8Conv2d(const Napi::CallbackInfo& info) {
         split_range(positions, static_cast<int>(parts), static_cast<int>(u % parts), q0, q1);
         if (q1 > q0) conv_part(x, p, packed, ep, out, u / parts, q0, q1);
       }
+    });
+  }
+  if (pool) {
+    // The epilogue's values are finite, so the max does not depend on the comparison order.
+    const int64_t planes = p.n * p.o;
+    parallel_for(planes, threads_for(static_cast<double>(planes) * p.oh * p.ow, 1 << 16), [&](int64_t b, int64_t e) {
+      for (int64_t pl = b; pl < e; pl++)
+        for (int64_t y = 0; y < ph2; y++) {
+          const float* r0 = out + (pl * p.oh + 2 * y) * p.ow;
+          const float* r1 = r0 + p.ow;
+          float* dst = result + (pl * ph2 + y) * pw2;
+          for (int64_t xx = 0; xx < pw2; xx++)
+            dst[xx] = std::max(std::max(r0[2 * xx], r0[2 * xx + 1]), std::max(r1[2 * xx], r1[2 * xx + 1]));
+        }
     });
   }
   return env.Undefined();

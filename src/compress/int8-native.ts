@@ -86,7 +86,7 @@ export function packInt8Weights(layer: Int8Layer): Int8Array {
   return packed;
 }
 
-const params = new Int32Array(16);
+const params = new Int32Array(17);
 // Keyed by the layer view: QuantizedBase makes a new view whenever its buffers change.
 const packCache = new WeakMap<Int8Layer, Int8Array>();
 
@@ -123,6 +123,7 @@ export function int8Conv2d(
   params[13] = layer.groups;
   params[14] = oh;
   params[15] = ow;
+  params[16] = layer.pool ?? 0;
   lib.int8Conv2d(
     x,
     params,

@@ -31,6 +31,8 @@ export interface Int8Layer {
   /** In [0, 127]. */
   inputZeroPoint: number;
   act: FusedActivation;
+  /** 2: a fused 2×2, stride-2 max-pool after the activation (output halved); 0 or absent: none. */
+  pool?: number;
 }
 
 export const QMAX = 127;
@@ -61,13 +63,49 @@ export function outputSize(layer: Int8Layer, h: number, w: number): [number, num
   return [oh, ow];
 }
 
-/** out[n][o][oy][ox] for x [n][c][h][w] (both float32, NCHW contiguous). */
+/** Size of the layer's result: the convolution's output, halved (floor) by a fused pool. */
+export function resultSize(layer: Int8Layer, h: number, w: number): [number, number] {
+  const [oh, ow] = outputSize(layer, h, w);
+  return layer.pool ? [Math.floor(oh / 2), Math.floor(ow / 2)] : [oh, ow];
+}
+
+/**
+ * 2×2, stride-2 max-pool of [planes][oh][ow] into [planes][⌊oh/2⌋][⌊ow/2⌋]. The inputs are the
+ * epilogue's finite values, so the order of comparison does not change the result.
+ */
+export function maxPool2x2(
+  full: Float32Array,
+  planes: number,
+  oh: number,
+  ow: number,
+  out: Float32Array,
+): void {
+  const ph = Math.floor(oh / 2);
+  const pw = Math.floor(ow / 2);
+  for (let pl = 0; pl < planes; pl++)
+    for (let y = 0; y < ph; y++)
+      for (let x = 0; x < pw; x++) {
+        const i = (pl * oh + 2 * y) * ow + 2 * x;
+        out[(pl * ph + y) * pw + x] = Math.max(full[i]!, full[i + 1]!, full[i + ow]!, full[i + ow + 1]!);
+      }
+}
+
+/**
+ * out[n][o][oy][ox] for x [n][c][h][w] (both float32, NCHW contiguous); with `layer.pool`, the
+ * pooled result (see resultSize).
+ */
 export function int8Conv2dRef(
   x: Float32Array,
   shape: readonly [number, number, number, number],
   layer: Int8Layer,
   out: Float32Array,
 ): void {
+  if (layer.pool) {
+    const [oh, ow] = outputSize(layer, shape[2], shape[3]);
+    const full = new Float32Array(shape[0] * layer.outChannels * oh * ow);
+    int8Conv2dRef(x, shape, { ...layer, pool: 0 }, full);
+    return maxPool2x2(full, shape[0] * layer.outChannels, oh, ow, out);
+  }
   const [n, c, h, w] = shape;
   const [kh, kw] = layer.kernelSize;
   const [sh, sw] = layer.stride;

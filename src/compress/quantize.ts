@@ -27,11 +27,12 @@ import { Module, type AnyModule, type RemovableHandle } from "../nn/module.js";
 import { Conv2d } from "../nn/layers/conv.js";
 import { Linear } from "../nn/layers/linear.js";
 import { ReLU, ReLU6 } from "../nn/layers/activation.js";
+import { MaxPool2d } from "../nn/layers/pooling.js";
 import { Identity } from "../nn/layers/misc.js";
 import { ShapeError, ValueError } from "../errors.js";
 import { foldBatchNorm } from "./fold.js";
 import { replaceModule, traceModel } from "./trace.js";
-import { QMAX, rowSums, outputSize, type FusedActivation, type Int8Layer } from "./int8-ref.js";
+import { QMAX, rowSums, resultSize, type FusedActivation, type Int8Layer } from "./int8-ref.js";
 import { int8Conv2d } from "./int8-native.js";
 
 /** One quantized layer: where it is, and which activation module was fused into it. */
@@ -41,6 +42,8 @@ export interface QuantizedLayerSpec {
   act: FusedActivation;
   /** The ReLU/ReLU6 module replaced by Identity, if any. */
   fusedActivation: string | null;
+  /** The 2×2, stride-2 MaxPool2d after the conv (and activation) replaced by Identity, if any. */
+  fusedPool?: string | null;
   /** Conv geometry (kept so a saved model can be rebuilt without the float layer). */
   stride?: [number, number];
   padding?: [number, number];
@@ -73,7 +76,7 @@ abstract class QuantizedBase extends Module {
 
   protected abstract geometry(): Pick<
     Int8Layer,
-    "inChannels" | "kernelSize" | "stride" | "padding" | "dilation" | "groups"
+    "inChannels" | "kernelSize" | "stride" | "padding" | "dilation" | "groups" | "pool"
   >;
 
   /** The kernel's view of this layer (rebuilt after loadStateDict changes the buffers). */
@@ -112,13 +115,15 @@ export class QuantizedConv2d extends QuantizedBase {
     readonly dilation: [number, number],
     readonly groups: number,
     act: FusedActivation,
+    /** 2: a fused 2×2, stride-2 max-pool after the activation (output halved); 0: none. */
+    readonly pool: 0 | 2 = 0,
   ) {
     super(outChannels, [outChannels, inChannels / groups, ...kernelSize], act);
   }
 
   protected geometry() {
-    const { inChannels, kernelSize, stride, padding, dilation, groups } = this;
-    return { inChannels, kernelSize, stride, padding, dilation, groups };
+    const { inChannels, kernelSize, stride, padding, dilation, groups, pool } = this;
+    return { inChannels, kernelSize, stride, padding, dilation, groups, pool };
   }
 
   forward(x: Tensor): Tensor {
@@ -129,7 +134,7 @@ export class QuantizedConv2d extends QuantizedBase {
     const input = x.dtype === "float32" ? x.contiguous() : x.float().contiguous();
     const [n, c, h, w] = input.shape as [number, number, number, number];
     const layer = this.layer();
-    const [oh, ow] = outputSize(layer, h, w);
+    const [oh, ow] = resultSize(layer, h, w);
     // The kernel writes every output element: no zero fill needed.
     const out = uninit([n, this.outChannels, oh, ow], "float32");
     int8Conv2d(input.data as Float32Array, [n, c, h, w], layer, out.storage as Float32Array);
@@ -137,7 +142,8 @@ export class QuantizedConv2d extends QuantizedBase {
   }
 
   override extraRepr(): string {
-    return `${this.inChannels}, ${this.outChannels}, kernelSize=(${this.kernelSize.join(", ")}), stride=(${this.stride.join(", ")}), groups=${this.groups}, act=${this.act}, int8`;
+    const pool = this.pool ? ", pool=max2x2" : "";
+    return `${this.inChannels}, ${this.outChannels}, kernelSize=(${this.kernelSize.join(", ")}), stride=(${this.stride.join(", ")}), groups=${this.groups}, act=${this.act}${pool}, int8`;
   }
 }
 
@@ -210,11 +216,24 @@ export function planQuantization(model: Module, inputShape: readonly number[]): 
       act = next.module instanceof ReLU ? "relu" : "relu6";
       fused = next.name;
     }
+    // A 2×2, stride-2 max-pool reading only this conv's (activated) output is fused too, when the
+    // output's height and width are even (the pool then reads every value the conv computes).
+    const last = fused ? next!.output : call.output;
+    const after = consumers.get(last);
+    const poolable =
+      m instanceof Conv2d &&
+      last.shape[2]! % 2 === 0 &&
+      last.shape[3]! % 2 === 0 &&
+      after?.module instanceof MaxPool2d &&
+      isPlain2x2(after.module) &&
+      trace.callCount.get(after.module) === 1 &&
+      trace.uses.get(last) === 1;
     const spec: QuantizedLayerSpec = {
       name: call.name,
       kind: m instanceof Conv2d ? "conv" : "linear",
       act,
       fusedActivation: fused,
+      fusedPool: poolable ? after!.name : null,
     };
     if (m instanceof Conv2d) {
       spec.stride = m.stride;
@@ -225,6 +244,15 @@ export function planQuantization(model: Module, inputShape: readonly number[]): 
     specs.push(spec);
   }
   return specs;
+}
+
+function isPlain2x2(p: MaxPool2d): boolean {
+  // Pair fields are a number or [h, w].
+  const same = (a: number | readonly number[], v: number) =>
+    typeof a === "number" ? a === v : a[0] === v && a[1] === v;
+  return (
+    same(p.kernelSize, 2) && same(p.stride, 2) && same(p.padding, 0) && same(p.dilation, 1) && !p.ceilMode
+  );
 }
 
 // ---- calibration --------------------------------------------------------------------------
@@ -351,6 +379,7 @@ export function emptyQuantizedLayer(spec: QuantizedLayerSpec, weightShape: reado
     spec.dilation ?? [1, 1],
     groups,
     spec.act,
+    spec.fusedPool ? 2 : 0,
   );
 }
 
@@ -368,6 +397,7 @@ export function applyQuantizedStructure(
     const q = emptyQuantizedLayer(spec, m.weight.shape);
     replaceModule(model, spec.name, q);
     if (spec.fusedActivation) replaceModule(model, spec.fusedActivation, new Identity());
+    if (spec.fusedPool) replaceModule(model, spec.fusedPool, new Identity());
     out.set(spec.name, q);
   }
   return out;

@@ -67,8 +67,11 @@ export function layerMacs(module: AnyModule, output: Tensor): number {
   }
   if (module instanceof Linear) return perSample * module.inFeatures;
   const q = module as Partial<QuantizedShape>;
-  if (module.constructor.name.startsWith("Quantized") && q.weight && q.outChannels)
-    return perSample * (q.weight.numel / q.outChannels);
+  if (module.constructor.name.startsWith("Quantized") && q.weight && q.outChannels) {
+    // A fused 2×2 max-pool (only on even-sized outputs) returns a quarter of what the conv computed.
+    const computed = q.pool ? perSample * 4 : perSample;
+    return computed * (q.weight.numel / q.outChannels);
+  }
   return 0;
 }
 
@@ -77,6 +80,8 @@ interface QuantizedShape {
   weight: Tensor;
   bias: Tensor;
   outChannels: number;
+  /** 2 when a 2×2 max-pool is fused into the layer (QuantizedConv2d). */
+  pool?: number;
 }
 
 /** Weight elements of a layer: its parameters, or an int8 layer's weight and bias buffers. */

@@ -26,6 +26,7 @@ import { createModel } from "../../src/models/index.js";
 import { randn } from "../../src/tensor/creation.js";
 import { Generator } from "../../src/tensor/random.js";
 import { noGrad } from "../../src/autograd/engine.js";
+import { summary } from "../../src/compress/summary.js";
 
 function randomLayer(
   g: Generator,
@@ -170,6 +171,15 @@ test(
           const got = new Float32Array(want.length).fill(NaN);
           int8Conv2d(x, shape, { ...layer }, got);
           assert.deepEqual(got, want, `${isa}: ${JSON.stringify(cfg)}`);
+          if (oh < 2 || ow < 2) continue;
+          // The same layer with a fused 2×2 max-pool: ⌊oh/2⌋×⌊ow/2⌋ maxima of the values above.
+          const [ph, pw] = [Math.floor(oh / 2), Math.floor(ow / 2)];
+          const wantPooled = new Float32Array(cfg.n * cfg.o * ph * pw);
+          int8Conv2dRef(x, shape, { ...layer, pool: 2 }, wantPooled);
+          assert.equal(wantPooled[pw + 1], Math.max(...[0, 1, ow, ow + 1].map((d) => want[2 * ow + 2 + d]!)));
+          const gotPooled = new Float32Array(wantPooled.length).fill(NaN);
+          int8Conv2d(x, shape, { ...layer, pool: 2 }, gotPooled);
+          assert.deepEqual(gotPooled, wantPooled, `${isa} pooled: ${JSON.stringify(cfg)}`);
         }
       }
     } finally {
@@ -198,6 +208,7 @@ test("a quantized fmnist-cnn stays close to the float model and round-trips thro
   const g = new Generator(5);
   const model = createModel("fmnist-cnn");
   model.eval();
+  const floatMacs = summary(model, [1, 28, 28]).macs;
   const x = randn([16, 1, 28, 28], { generator: g });
   const ref = noGrad(() => model.call(x));
   const { specs } = quantizeModel(model, [1, 28, 28], {
@@ -211,6 +222,12 @@ test("a quantized fmnist-cnn stays close to the float model and round-trips thro
     ["relu", "relu", "relu", "none"],
   );
   assert.ok([...model.modules()].some((m) => m instanceof QuantizedConv2d));
+  // Both 2×2 max-pools follow a conv+ReLU and are fused into it; the MAC count stays the float one.
+  assert.deepEqual(
+    specs.map((s) => s.fusedPool),
+    ["features.3", "features.7", null, null],
+  );
+  assert.equal(summary(model, [1, 28, 28]).macs, floatMacs);
   const out = noGrad(() => model.call(x));
   const scale = Math.max(...Array.from(ref.data, Math.abs));
   let err = 0;
