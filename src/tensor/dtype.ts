@@ -28,6 +28,23 @@ export function allocArray(dtype: DType, n: number): TypedArray {
   }
 }
 
+/** A typed array of `n` elements of `dtype` over existing memory (from byte 0 of `buffer`). */
+export function arrayView(dtype: DType, buffer: ArrayBuffer, n: number): TypedArray {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(buffer, 0, n);
+    case "float64":
+      return new Float64Array(buffer, 0, n);
+    case "int32":
+      return new Int32Array(buffer, 0, n);
+    case "int8":
+      return new Int8Array(buffer, 0, n);
+    case "uint8":
+    case "bool":
+      return new Uint8Array(buffer, 0, n);
+  }
+}
+
 /** The dtype a typed array holds (Uint8Array reads as uint8; bool must be stated explicitly). */
 export function dtypeOfArray(a: TypedArray): DType {
   if (a instanceof Float32Array) return "float32";

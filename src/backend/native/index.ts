@@ -19,7 +19,7 @@ import type {
   UnaryOp,
 } from "../backend.js";
 import { refKernels } from "../ref/index.js";
-import { allocArray, type DType, type TypedArray } from "../../tensor/dtype.js";
+import { allocArray, arrayView, bytesPerElement, type DType, type TypedArray } from "../../tensor/dtype.js";
 
 export interface NativeInfo {
   /** Micro-kernel set chosen for this CPU at load time: "avx512", "avx2" or "generic". */
@@ -449,31 +449,13 @@ export function setPoisonUninit(on: boolean): void {
  * calloc (outputs are overwritten by their kernel anyway; see Backend.allocUninit).
  */
 function allocUninit(dtype: DType, n: number): TypedArray {
-  const bytes = n * BYTES[dtype];
+  const bytes = n * bytesPerElement(dtype);
   if (bytes < MIN_UNINIT_BYTES && !poison) return allocArray(dtype, n);
   const buffer = Buffer.allocUnsafeSlow(bytes).buffer;
-  const out = viewAs(dtype, buffer, n);
+  const out = arrayView(dtype, buffer, n);
   if (poison) {
     if (out instanceof Float32Array || out instanceof Float64Array) out.fill(NaN);
     else new Uint8Array(buffer, 0, bytes).fill(0x5a);
   }
   return out;
-}
-
-const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, int8: 1, uint8: 1, bool: 1 };
-
-function viewAs(dtype: DType, buffer: ArrayBuffer, n: number): TypedArray {
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(buffer, 0, n);
-    case "float64":
-      return new Float64Array(buffer, 0, n);
-    case "int32":
-      return new Int32Array(buffer, 0, n);
-    case "int8":
-      return new Int8Array(buffer, 0, n);
-    case "uint8":
-    case "bool":
-      return new Uint8Array(buffer, 0, n);
-  }
 }
