@@ -23,6 +23,7 @@ enum ScratchSlot {
   kScratchOut,    // conv: output or gradient on the padded grid
   kScratchIdx,    // conv: row offset tables (int64 stored in the float buffer)
   kScratchMisc,   // conv: per-chunk partial weight gradients (calling thread)
+  kScratchDirect, // conv: packed weights and epilogue vectors of the direct path (calling thread)
   kScratchSlots
 };
 

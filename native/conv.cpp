@@ -10,9 +10,12 @@
 #include "conv.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "common.h"
+#include "conv_direct.h"
 #include "gemm.h"
 #include "threadpool.h"
 
@@ -346,7 +349,112 @@ static void add_bias(float* y, const float* bias, int64_t o0, int64_t planes, in
   }
 }
 
+namespace {
+
+// ---- direct convolution (conv_direct.h): output channels in the vector lanes -----------------
+
+// Picks the register tile that wastes the fewest lanes and pixels on this shape (ties: the larger
+// tile, then the one with fewer loads per FMA). False if the direct kernels do not apply.
+bool direct_plan(const ConvParams& p, DirectTile& tile) {
+  static const char* disabled = std::getenv("NABLA_CONV_DIRECT");
+  if (disabled != nullptr && std::strcmp(disabled, "0") == 0) return false;
+  if (kDirectConvRowsAvx512 == nullptr || std::strcmp(gemm_kernel().isa, "avx512") != 0) return false;
+  if (p.groups != 1 || p.dh != 1 || p.dw != 1 || is_pointwise(p)) return false;
+  if ((p.kw != 1 && p.kw != 3) || (p.sw != 1 && p.sw != 2) || p.oh <= 0 || p.ow <= 0 || p.o <= 0) return false;
+  double best = 0;
+  for (const DirectTile& t : kDirectTiles) {
+    const int64_t ob = 16 * t.vecs;
+    const double eff = static_cast<double>(p.ow) / static_cast<double>(round_up(p.ow, t.cols)) *
+                       static_cast<double>(p.o) / static_cast<double>(round_up(p.o, ob));
+    const bool better = eff > best + 1e-9 ||
+                        (eff > best - 1e-9 && (t.cols * t.vecs > tile.cols * tile.vecs ||
+                                               (t.cols * t.vecs == tile.cols * tile.vecs && t.cols + t.vecs < tile.cols + tile.vecs)));
+    if (better) best = eff, tile = t;
+  }
+  return best >= 0.6;
+}
+
+void direct_forward(const float* x, const float* w, const ConvParams& p, const DirectTile& tile, float* y,
+                    const ConvEpilogue& e) {
+  const int64_t OB = 16 * tile.vecs, O_pad = round_up(p.o, OB), taps = p.c * p.kh * p.kw;
+  const int64_t P = p.oh * p.ow, HW = p.h * p.w;
+  // Weights packed per block of OB output channels: [block][tap][OB], zero lanes past O.
+  float* wpk = scratch(kScratchDirect, static_cast<size_t>(O_pad * taps + 2 * O_pad + 2 * taps));
+  for (int64_t ob = 0; ob < O_pad; ob += OB)
+    for (int64_t k = 0; k < taps; k++)
+      for (int64_t l = 0; l < OB; l++) wpk[ob * taps + k * OB + l] = ob + l < p.o ? w[(ob + l) * taps + k] : 0.f;
+  auto padded = [&](const float* v, float* dst) -> const float* {
+    if (v == nullptr) return nullptr;
+    std::fill(std::copy(v, v + p.o, dst), dst + O_pad, 0.f);
+    return dst;
+  };
+  const float* scale = padded(e.scale, wpk + O_pad * taps);
+  const float* shift = padded(e.shift, wpk + O_pad * taps + O_pad);
+  const PaddedGrid pg(p);
+  int64_t* tap_off = reinterpret_cast<int64_t*>(wpk + O_pad * taps + 2 * O_pad);
+  for (int64_t c = 0, k = 0; c < p.c; c++)
+    for (int64_t ki = 0; ki < p.kh; ki++)
+      for (int64_t kj = 0; kj < p.kw; kj++) tap_off[k++] = c * pg.plane + ki * pg.Wp + kj;
+  const int64_t slack = 16 * p.sw + p.kw + 64;  // reads of a ragged last tile past the last row
+  const int64_t xsize = p.c * pg.plane + slack;
+  auto job_for = [&](int64_t n, float* xp, float* yb) {
+    pad_planes(x + n * p.c * HW, p, pg, p.c, xp);
+    return DirectConvJob{xp,   pg.plane, pg.Wp, wpk, tap_off, p.c,   p.kh,  p.kw,  p.sh, p.sw,
+                         p.o,  O_pad,    p.oh,  p.ow, scale, shift, e.residual ? e.residual + n * p.o * P : nullptr,
+                         e.relu, yb,     y + n * p.o * P,    tile.cols, tile.vecs};
+  };
+  const int threads = threads_for(2.0 * p.n * p.o * P * taps, 1 << 18);
+  if (p.n >= threads) {
+    // Whole images per thread.
+    parallel_for(p.n, threads, [&](int64_t b, int64_t end) {
+      float* xp = scratch(kScratchCol, static_cast<size_t>(xsize));
+      float* yb = scratch(kScratchOut, static_cast<size_t>(P * O_pad));
+      std::fill(xp + p.c * pg.plane, xp + xsize, 0.f);
+      for (int64_t n = b; n < end; n++) kDirectConvRowsAvx512(job_for(n, xp, yb), 0, p.oh);
+    });
+    return;
+  }
+  // Fewer images than threads (batch 1): the output rows of each image are split instead.
+  float* xp = scratch(kScratchCol, static_cast<size_t>(xsize));
+  float* yb = scratch(kScratchOut, static_cast<size_t>(P * O_pad));
+  std::fill(xp + p.c * pg.plane, xp + xsize, 0.f);
+  for (int64_t n = 0; n < p.n; n++) {
+    const DirectConvJob job = job_for(n, xp, yb);
+    parallel_for(p.oh, static_cast<int>(std::min<int64_t>(threads, p.oh)),
+                 [&](int64_t b, int64_t end) { kDirectConvRowsAvx512(job, b, end); });
+  }
+}
+
+}  // namespace
+
+void conv2d_forward_fused(const float* x, const float* w, const ConvParams& p, float* y, const ConvEpilogue& e) {
+  DirectTile tile{0, 0};
+  if (direct_plan(p, tile)) return direct_forward(x, w, p, tile, y, e);
+  conv2d_forward(x, w, p, y);
+  const int64_t P = p.oh * p.ow;
+  parallel_for(p.n * p.o, threads_for(static_cast<double>(p.n) * p.o * P, 65536), [&](int64_t b, int64_t end) {
+    for (int64_t pl = b; pl < end; pl++) {
+      const int64_t o = pl % p.o;
+      const float a = e.scale ? e.scale[o] : 1.f, s = e.shift ? e.shift[o] : 0.f;
+      float* yp = y + pl * P;
+      const float* rp = e.residual ? e.residual + pl * P : nullptr;
+      for (int64_t i = 0; i < P; i++) {
+        float v = yp[i] * a + s;
+        if (rp) v += rp[i];
+        if (e.relu) v = v > 0.f || std::isnan(v) ? v : 0.f;
+        yp[i] = v;
+      }
+    }
+  });
+}
+
 void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* y, const float* bias) {
+  DirectTile tile{0, 0};
+  if (direct_plan(p, tile)) {
+    ConvEpilogue e;
+    e.shift = bias;
+    return direct_forward(x, w, p, tile, y, e);
+  }
   if (is_depthwise(p)) {
     depthwise_forward(x, w, p, y);
     if (bias != nullptr)

@@ -11,6 +11,17 @@ struct ConvParams {
 
 // bias (may be null): added per output channel.
 void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* y, const float* bias = nullptr);
+
+// What an inference graph applies right after a convolution, fused into it:
+//   y = relu?( conv(x)·scale[o] + shift[o] + residual )
+// (scale and shift: a folded eval-mode batch norm, or shift alone: the bias). Null parts are skipped.
+struct ConvEpilogue {
+  const float* scale = nullptr;
+  const float* shift = nullptr;
+  const float* residual = nullptr;  // same shape as y
+  bool relu = false;
+};
+void conv2d_forward_fused(const float* x, const float* w, const ConvParams& p, float* y, const ConvEpilogue& e);
 void conv2d_backward_input(const float* gy, const float* w, const ConvParams& p, float* gx);
 void conv2d_backward_weight(const float* x, const float* gy, const ConvParams& p, float* gw);
 

@@ -216,6 +216,15 @@ const CONV_CASES: ConvCase[] = [
   { n: 1, c: 2, h: 3, w: 3, o: 3, k: [5, 5], p: [2, 2] }, // kernel wider than the image
   { n: 1, c: 2, h: 6, w: 6, o: 4, k: [3, 3], p: [3, 0] }, // rows made only of padding
   { n: 8, c: 16, h: 16, w: 16, o: 32, k: [3, 3], p: [1, 1] }, // threaded over images
+  // The direct kernels (conv_direct.h) on AVX-512: each tile, ragged pixels and channels.
+  { n: 3, c: 5, h: 16, w: 16, o: 40, k: [3, 3], p: [1, 1] }, // 16×16 tile, 40 of 48 lanes
+  { n: 1, c: 8, h: 8, w: 8, o: 64, k: [3, 3], p: [1, 1] }, // batch 1: rows split between threads
+  { n: 2, c: 16, h: 15, w: 15, o: 32, k: [3, 3], s: [2, 2], p: [1, 1] }, // stride 2
+  { n: 2, c: 8, h: 13, w: 13, o: 32, k: [1, 1], s: [2, 2] }, // 1×1 stride 2, 7 of 8 pixels
+  { n: 2, c: 4, h: 10, w: 30, o: 16, k: [3, 3] }, // unpadded, 28 pixels in 16-pixel tiles
+  { n: 2, c: 6, h: 5, w: 29, o: 32, k: [3, 3], p: [2, 2] }, // 31 pixels in 8-pixel tiles
+  { n: 2, c: 3, h: 12, w: 16, o: 16, k: [5, 3], p: [2, 1] }, // taller kernel
+  { n: 2, c: 32, h: 14, w: 14, o: 32, k: [3, 3], p: [1, 1] }, // fmnist conv2's input gradient shape
 ];
 
 test("conv2d forward and both backwards match the reference", { skip }, () => {

@@ -1,0 +1,47 @@
+// Direct convolution with the output channels in the vector lanes (AVX-512).
+//
+// The GEMM formulation (conv.cpp) vectorises over output positions, which wastes lanes when a
+// row of the output is narrow (14, 8, 7 pixels) and needs the padded-grid trick or an im2col
+// packing pass. Here a register tile is COLS consecutive output pixels of one row × 16·V output
+// channels: per kernel tap, V vector loads of packed weights and COLS broadcasts of input pixels
+// feed COLS·V FMAs, with no packing of the input at all (it is only zero-padded). The tile is
+// written channel-last ([pixel][channel]) and transposed back to NCHW in 16×16 register blocks.
+//
+// Every output element sums its taps in the order (c, ki, kj): the result does not depend on the
+// tile or on the number of threads.
+#pragma once
+
+#include <cstdint>
+
+namespace nabla {
+
+struct DirectConvJob {
+  const float* xpad;  // one image, zero-padded: C planes of `plane` floats, rows of Wp floats
+  int64_t plane, Wp;
+  const float* wpk;  // packed weights: [O_pad / (16·vecs)][C·KH·KW][16·vecs]
+  const int64_t* tap_off;  // per tap (c, ki, kj): c·plane + ki·Wp + kj
+  int64_t C, KH, KW, SH, SW;
+  int64_t O, O_pad, OH, OW;
+  const float* scale;     // O_pad per-channel factors applied to the sums, or null
+  const float* shift;     // O_pad per-channel offsets added after the factor (bias), or null
+  const float* residual;  // NCHW tensor of the output's shape (this image) added last, or null
+  bool relu;              // max(·, 0) at the very end (NaN kept)
+  float* yb;              // [OH·OW][O_pad] channel-last scratch for this image
+  float* y;               // NCHW output of this image (O planes of OH·OW)
+  int cols, vecs;         // the register tile, from direct_conv_tile()
+};
+
+// Computes output rows [oh0, oh1) of the job's image into y (through yb). Null when AVX-512 code
+// is not compiled; the caller must also check that the CPU runs AVX-512 kernels.
+using DirectConvRowsFn = void (*)(const DirectConvJob& job, int64_t oh0, int64_t oh1);
+extern const DirectConvRowsFn kDirectConvRowsAvx512;
+
+// The register tiles compiled (COLS pixels × 16·V channels), for direct_conv_tile.
+struct DirectTile {
+  int cols, vecs;
+};
+// Best-of-40 forward timings per tile on the fmnist-cnn and resnet20 layers (BENCHMARKS.md): the
+// 7×64 and 4×64 tiles (4 weight vectors) lost to these on every shape.
+constexpr DirectTile kDirectTiles[] = {{14, 2}, {8, 2}, {16, 1}};
+
+}  // namespace nabla

@@ -1,0 +1,161 @@
+// AVX-512 kernels of the direct convolution (see conv_direct.h). Like gemm_avx512.cpp this file
+// is compiled for AVX-512 via the pragma below and must not include the C++ standard library.
+#if defined(__x86_64__) || defined(__i386__)
+#pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,fma")
+#include <immintrin.h>
+
+#include "conv_direct.h"
+
+// GCC 12 warns inside its own intrinsics headers (the "undefined" pass-through operand of the
+// shuffles); the warning is spurious.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace nabla {
+namespace {
+
+// `v > 0 || isnan(v) ? v : 0` per lane, as the scalar ReLU of channel_affine.
+inline __m512 relu_keep_nan(__m512 v) {
+  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLE_UQ), v);
+}
+
+// One COLS × 16·V tile per (channel block, output row, column block), stored channel-last.
+template <int COLS, int V, int SW>
+void tiles(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
+  constexpr int OB = 16 * V;
+  const int64_t taps = j.C * j.KH * j.KW;
+  // ReLU here only when nothing is added after the transpose.
+  const bool relu_now = j.relu && j.residual == nullptr;
+  for (int64_t ob = 0; ob < j.O_pad; ob += OB) {
+    const float* wb = j.wpk + ob * taps;
+    __m512 sc[V], sh[V];
+#pragma GCC unroll 4
+    for (int v = 0; v < V; v++) {
+      sc[v] = j.scale ? _mm512_loadu_ps(j.scale + ob + 16 * v) : _mm512_set1_ps(1.f);
+      sh[v] = j.shift ? _mm512_loadu_ps(j.shift + ob + 16 * v) : _mm512_setzero_ps();
+    }
+    for (int64_t oh = oh0; oh < oh1; oh++) {
+      for (int64_t ow0 = 0; ow0 < j.OW; ow0 += COLS) {
+        __m512 acc[COLS][V];
+#pragma GCC unroll 16
+        for (int r = 0; r < COLS; r++)
+#pragma GCC unroll 4
+          for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_ps();
+        // One tap per iteration (an offset table instead of c/ki/kj loops): the loop body holds
+        // only the V weight vectors besides the accumulators, so 28 accumulators stay in registers.
+        const float* xrow = j.xpad + oh * j.SH * j.Wp + ow0 * SW;
+        const float* wk = wb;
+#pragma GCC unroll 1
+        for (int64_t k = 0; k < taps; k++, wk += OB) {
+          const float* xr = xrow + j.tap_off[k];
+          __m512 w[V];
+#pragma GCC unroll 4
+          for (int v = 0; v < V; v++) w[v] = _mm512_load_ps(wk + 16 * v);
+#pragma GCC unroll 16
+          for (int r = 0; r < COLS; r++) {
+            const __m512 b = _mm512_set1_ps(xr[r * SW]);
+#pragma GCC unroll 4
+            for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(b, w[v], acc[r][v]);
+          }
+        }
+        const int64_t valid = j.OW - ow0 < COLS ? j.OW - ow0 : COLS;
+        float* dst = j.yb + (oh * j.OW + ow0) * j.O_pad + ob;
+#pragma GCC unroll 16
+        for (int r = 0; r < COLS; r++) {
+          if (r >= valid) break;
+#pragma GCC unroll 4
+          for (int v = 0; v < V; v++) {
+            __m512 t = _mm512_fmadd_ps(acc[r][v], sc[v], sh[v]);
+            if (relu_now) t = relu_keep_nan(t);
+            _mm512_store_ps(dst + r * j.O_pad + 16 * v, t);
+          }
+        }
+      }
+    }
+  }
+}
+
+// y[o][p] = yb[p][o] (+ residual, ReLU) for pixels [p0, p1): 16×16 blocks transposed in
+// registers, the ragged edges element by element.
+void to_planes(const DirectConvJob& j, int64_t p0, int64_t p1) {
+  const int64_t P = j.OH * j.OW;
+  const bool relu_late = j.relu && j.residual != nullptr;
+  auto finish = [&](float v, int64_t at) {
+    if (j.residual) v += j.residual[at];
+    if (relu_late) v = v > 0.f || v != v ? v : 0.f;
+    j.y[at] = v;
+  };
+  int64_t p = p0;
+  for (; p + 16 <= p1; p += 16) {
+    int64_t o = 0;
+    for (; o + 16 <= j.O; o += 16) {
+      __m512 r[16], t[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(j.yb + (p + i) * j.O_pad + o);
+      // Pairs interleaved, then 4×4 blocks, then 128-bit lanes across registers.
+#pragma GCC unroll 8
+      for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+      }
+#pragma GCC unroll 4
+      for (int g = 0; g < 4; g++) {
+        const int b = 4 * g;
+        r[b + 0] = _mm512_shuffle_ps(t[b + 0], t[b + 2], 0x44);
+        r[b + 1] = _mm512_shuffle_ps(t[b + 0], t[b + 2], 0xEE);
+        r[b + 2] = _mm512_shuffle_ps(t[b + 1], t[b + 3], 0x44);
+        r[b + 3] = _mm512_shuffle_ps(t[b + 1], t[b + 3], 0xEE);
+      }
+      __m512 out[16];
+#pragma GCC unroll 4
+      for (int s = 0; s < 4; s++) {
+        const __m512 v = _mm512_shuffle_f32x4(r[s], r[4 + s], 0x88);
+        const __m512 w = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0x88);
+        const __m512 v2 = _mm512_shuffle_f32x4(r[s], r[4 + s], 0xDD);
+        const __m512 w2 = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0xDD);
+        out[s + 0] = _mm512_shuffle_f32x4(v, w, 0x88);
+        out[s + 8] = _mm512_shuffle_f32x4(v, w, 0xDD);
+        out[s + 4] = _mm512_shuffle_f32x4(v2, w2, 0x88);
+        out[s + 12] = _mm512_shuffle_f32x4(v2, w2, 0xDD);
+      }
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; i++) {
+        const int64_t at = (o + i) * P + p;
+        __m512 v = out[i];
+        if (j.residual) v = _mm512_add_ps(v, _mm512_loadu_ps(j.residual + at));
+        if (relu_late) v = relu_keep_nan(v);
+        _mm512_storeu_ps(j.y + at, v);
+      }
+    }
+    for (; o < j.O; o++)
+      for (int64_t q = p; q < p + 16; q++) finish(j.yb[q * j.O_pad + o], o * P + q);
+  }
+  for (; p < p1; p++)
+    for (int64_t o = 0; o < j.O; o++) finish(j.yb[p * j.O_pad + o], o * P + p);
+}
+
+template <int COLS, int V>
+void rows_for_tile(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
+  if (j.SW == 1) return tiles<COLS, V, 1>(j, oh0, oh1);
+  return tiles<COLS, V, 2>(j, oh0, oh1);
+}
+
+void direct_rows(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
+  if (j.cols == 14 && j.vecs == 2) rows_for_tile<14, 2>(j, oh0, oh1);
+  else if (j.cols == 8 && j.vecs == 2) rows_for_tile<8, 2>(j, oh0, oh1);
+  else rows_for_tile<16, 1>(j, oh0, oh1);
+  to_planes(j, oh0 * j.OW, oh1 * j.OW);
+}
+
+}  // namespace
+
+extern const DirectConvRowsFn kDirectConvRowsAvx512 = direct_rows;
+
+}  // namespace nabla
+
+#else  // not x86: never selected
+#include "conv_direct.h"
+namespace nabla {
+extern const DirectConvRowsFn kDirectConvRowsAvx512 = nullptr;
+}  // namespace nabla
+#endif
