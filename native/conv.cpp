@@ -355,10 +355,17 @@ namespace {
 
 // Picks the register tile that wastes the fewest lanes and pixels on this shape (ties: the larger
 // tile, then the one with fewer loads per FMA). False if the direct kernels do not apply.
+// NABLA_CONV_DIRECT=0 keeps every convolution on the GEMM path (for benchmarks).
+bool direct_enabled() {
+  static const bool off = [] {
+    const char* v = std::getenv("NABLA_CONV_DIRECT");
+    return v != nullptr && std::strcmp(v, "0") == 0;
+  }();
+  return !off && kDirectConvRowsAvx512 != nullptr && std::strcmp(gemm_kernel().isa, "avx512") == 0;
+}
+
 bool direct_plan(const ConvParams& p, DirectTile& tile) {
-  static const char* disabled = std::getenv("NABLA_CONV_DIRECT");
-  if (disabled != nullptr && std::strcmp(disabled, "0") == 0) return false;
-  if (kDirectConvRowsAvx512 == nullptr || std::strcmp(gemm_kernel().isa, "avx512") != 0) return false;
+  if (!direct_enabled()) return false;
   if (p.groups != 1 || p.dh != 1 || p.dw != 1 || is_pointwise(p)) return false;
   if ((p.kw != 1 && p.kw != 3) || (p.sw != 1 && p.sw != 2) || p.oh <= 0 || p.ow <= 0 || p.o <= 0) return false;
   double best = 0;
@@ -423,6 +430,65 @@ void direct_forward(const float* x, const float* w, const ConvParams& p, const D
     parallel_for(p.oh, static_cast<int>(std::min<int64_t>(threads, p.oh)),
                  [&](int64_t b, int64_t end) { kDirectConvRowsAvx512(job, b, end); });
   }
+}
+
+// Output channels per weight-gradient tile (16·vecs), or 0 where the direct kernels do not apply.
+int direct_grad_vecs(const ConvParams& p) {
+  if (!direct_enabled() || p.groups != 1 || p.dh != 1 || p.dw != 1 || is_pointwise(p)) return 0;
+  if ((p.sw != 1 && p.sw != 2) || !((p.kh == 3 && p.kw == 3) || (p.kh == 1 && p.kw == 1))) return 0;
+  if (p.oh <= 0 || p.ow <= 0) return 0;
+  const int vecs = p.o > 16 ? 2 : 1;
+  return static_cast<double>(p.o) / static_cast<double>(round_up(p.o, 16 * vecs)) >= 0.6 ? vecs : 0;
+}
+
+void direct_backward_weight(const float* x, const float* gy, const ConvParams& p, int vecs, float* gw,
+                            int64_t chunks, int threads) {
+  const int64_t O_pad = round_up(p.o, 16 * vecs), taps = p.c * p.kh * p.kw, size = taps * O_pad;
+  const int64_t P = p.oh * p.ow, HW = p.h * p.w;
+  const PaddedGrid pg(p);
+  const int64_t xsize = p.c * pg.plane + 16;
+  float* partial = scratch(kScratchMisc, static_cast<size_t>(chunks * size));
+  auto job_for = [&](int64_t n, float* xp, float* gyT, float* dst) {
+    pad_planes(x + n * p.c * HW, p, pg, p.c, xp);
+    kChannelsLastAvx512(gy + n * p.o * P, p.o, P, gyT, O_pad);
+    return DirectGradJob{xp, pg.plane, pg.Wp, gyT, O_pad, p.kh, p.kw, p.sh, p.sw, p.oh, p.ow, dst, vecs};
+  };
+  if (chunks >= threads) {
+    // Whole chunks of images per thread, each into its own partial sum.
+    parallel_for(chunks, threads, [&](int64_t b, int64_t e) {
+      float* xp = scratch(kScratchCol, static_cast<size_t>(xsize));
+      float* gyT = scratch(kScratchOut, static_cast<size_t>(P * O_pad));
+      for (int64_t ch = b; ch < e; ch++) {
+        int64_t n0, n1;
+        split_range(p.n, static_cast<int>(chunks), static_cast<int>(ch), n0, n1);
+        float* dst = partial + ch * size;
+        std::fill(dst, dst + size, 0.f);
+        for (int64_t n = n0; n < n1; n++) kDirectGradAvx512(job_for(n, xp, gyT, dst), 0, p.c);
+      }
+    });
+  } else {
+    // Few images: each image's input channels are split between threads instead.
+    float* xp = scratch(kScratchCol, static_cast<size_t>(xsize));
+    float* gyT = scratch(kScratchOut, static_cast<size_t>(P * O_pad));
+    for (int64_t ch = 0; ch < chunks; ch++) {
+      int64_t n0, n1;
+      split_range(p.n, static_cast<int>(chunks), static_cast<int>(ch), n0, n1);
+      float* dst = partial + ch * size;
+      std::fill(dst, dst + size, 0.f);
+      for (int64_t n = n0; n < n1; n++) {
+        const DirectGradJob job = job_for(n, xp, gyT, dst);
+        parallel_for(p.c, static_cast<int>(std::min<int64_t>(threads, p.c)),
+                     [&](int64_t b, int64_t e) { kDirectGradAvx512(job, b, e); });
+      }
+    }
+  }
+  // Partials summed in chunk order, then back from [tap][channel] to the OIHW layout.
+  for (int64_t ch = 1; ch < chunks; ch++) {
+    const float* src = partial + ch * size;
+    for (int64_t i = 0; i < size; i++) partial[i] += src[i];
+  }
+  for (int64_t o = 0; o < p.o; o++)
+    for (int64_t k = 0; k < taps; k++) gw[o * taps + k] = partial[k * O_pad + o];
 }
 
 }  // namespace
@@ -580,9 +646,10 @@ void conv2d_backward_weight(const float* x, const float* gy, const ConvParams& p
   // is one GEMM, and the partials are summed in chunk order: deterministic for any thread count.
   const double flops = 2.0 * p.n * p.o * P * CK;
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>({p.n, 8, static_cast<int64_t>(flops / (1 << 20))}));
+  const int threads = threads_for(flops, 1 << 18);
+  if (const int vecs = direct_grad_vecs(p)) return direct_backward_weight(x, gy, p, vecs, gw, chunks, threads);
   const int64_t gw_size = p.o * CK;
   float* partial = chunks > 1 ? scratch(kScratchMisc, static_cast<size_t>(chunks * gw_size)) : gw;
-  const int threads = threads_for(flops, 1 << 18);
   const int outer = static_cast<int>(std::min<int64_t>(threads, chunks));
   const int inner = std::max(1, threads / outer);
   const bool grid = !pointwise && use_padded_grid(p);

@@ -36,12 +36,32 @@ struct DirectConvJob {
 using DirectConvRowsFn = void (*)(const DirectConvJob& job, int64_t oh0, int64_t oh1);
 extern const DirectConvRowsFn kDirectConvRowsAvx512;
 
+// The weight gradient, with the same layouts: for one image, gwT[(c, ki, kj)][o] (taps × O_pad,
+// channel-last) accumulates Σ over output pixels of gyT[pixel][o] · xpad[c][tap + pixel]. Kernels
+// for 3×3 and 1×1 taps, 16 or 32 channels per tile (vecs 1 or 2); each gwT element is summed
+// over the pixels in row-major order, so splitting the input channels between threads is exact.
+struct DirectGradJob {
+  const float* xpad;  // as in DirectConvJob
+  int64_t plane, Wp;
+  const float* gyT;  // [OH·OW][O_pad] output gradient of this image, channel-last
+  int64_t O_pad, KH, KW, SH, SW, OH, OW;
+  float* gwT;  // [C·KH·KW][O_pad], accumulated into
+  int vecs;
+};
+using DirectGradFn = void (*)(const DirectGradJob& job, int64_t c0, int64_t c1);
+extern const DirectGradFn kDirectGradAvx512;
+// dst[p][o] = src[o][p] (o < O; lanes up to O_pad zero-filled), for P pixels.
+using ChannelsLastFn = void (*)(const float* src, int64_t O, int64_t P, float* dst, int64_t O_pad);
+extern const ChannelsLastFn kChannelsLastAvx512;
+
 // The register tiles compiled (COLS pixels × 16·V channels), for direct_conv_tile.
 struct DirectTile {
   int cols, vecs;
 };
 // Best-of-40 forward timings per tile on the fmnist-cnn and resnet20 layers (BENCHMARKS.md): the
-// 7×64 and 4×64 tiles (4 weight vectors) lost to these on every shape.
-constexpr DirectTile kDirectTiles[] = {{14, 2}, {8, 2}, {16, 1}};
+// 7×64 and 4×64 tiles (4 weight vectors, one register spilled) lost to these on every shape.
+// (A 16-pixel × 16-channel tile lost to the GEMM path for 16 output channels, so 16-channel
+// convolutions stay there.)
+constexpr DirectTile kDirectTiles[] = {{14, 2}, {8, 2}};
 
 }  // namespace nabla

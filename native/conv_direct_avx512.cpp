@@ -75,6 +75,38 @@ void tiles(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
   }
 }
 
+// r[i] (16 floats each) := column i of the 16×16 block held in r: pairs interleaved, then 4×4
+// blocks, then 128-bit lanes across registers.
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < 4; g++) {
+    const int b = 4 * g;
+    r[b + 0] = _mm512_shuffle_ps(t[b + 0], t[b + 2], 0x44);
+    r[b + 1] = _mm512_shuffle_ps(t[b + 0], t[b + 2], 0xEE);
+    r[b + 2] = _mm512_shuffle_ps(t[b + 1], t[b + 3], 0x44);
+    r[b + 3] = _mm512_shuffle_ps(t[b + 1], t[b + 3], 0xEE);
+  }
+#pragma GCC unroll 4
+  for (int s = 0; s < 4; s++) {
+    const __m512 v = _mm512_shuffle_f32x4(r[s], r[4 + s], 0x88);
+    const __m512 w = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0x88);
+    const __m512 v2 = _mm512_shuffle_f32x4(r[s], r[4 + s], 0xDD);
+    const __m512 w2 = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0xDD);
+    t[s + 0] = _mm512_shuffle_f32x4(v, w, 0x88);
+    t[s + 8] = _mm512_shuffle_f32x4(v, w, 0xDD);
+    t[s + 4] = _mm512_shuffle_f32x4(v2, w2, 0x88);
+    t[s + 12] = _mm512_shuffle_f32x4(v2, w2, 0xDD);
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
 // y[o][p] = yb[p][o] (+ residual, ReLU) for pixels [p0, p1): 16×16 blocks transposed in
 // registers, the ragged edges element by element.
 void to_planes(const DirectConvJob& j, int64_t p0, int64_t p1) {
@@ -89,39 +121,14 @@ void to_planes(const DirectConvJob& j, int64_t p0, int64_t p1) {
   for (; p + 16 <= p1; p += 16) {
     int64_t o = 0;
     for (; o + 16 <= j.O; o += 16) {
-      __m512 r[16], t[16];
+      __m512 r[16];
 #pragma GCC unroll 16
       for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(j.yb + (p + i) * j.O_pad + o);
-      // Pairs interleaved, then 4×4 blocks, then 128-bit lanes across registers.
-#pragma GCC unroll 8
-      for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-      }
-#pragma GCC unroll 4
-      for (int g = 0; g < 4; g++) {
-        const int b = 4 * g;
-        r[b + 0] = _mm512_shuffle_ps(t[b + 0], t[b + 2], 0x44);
-        r[b + 1] = _mm512_shuffle_ps(t[b + 0], t[b + 2], 0xEE);
-        r[b + 2] = _mm512_shuffle_ps(t[b + 1], t[b + 3], 0x44);
-        r[b + 3] = _mm512_shuffle_ps(t[b + 1], t[b + 3], 0xEE);
-      }
-      __m512 out[16];
-#pragma GCC unroll 4
-      for (int s = 0; s < 4; s++) {
-        const __m512 v = _mm512_shuffle_f32x4(r[s], r[4 + s], 0x88);
-        const __m512 w = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0x88);
-        const __m512 v2 = _mm512_shuffle_f32x4(r[s], r[4 + s], 0xDD);
-        const __m512 w2 = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0xDD);
-        out[s + 0] = _mm512_shuffle_f32x4(v, w, 0x88);
-        out[s + 8] = _mm512_shuffle_f32x4(v, w, 0xDD);
-        out[s + 4] = _mm512_shuffle_f32x4(v2, w2, 0x88);
-        out[s + 12] = _mm512_shuffle_f32x4(v2, w2, 0xDD);
-      }
+      transpose16(r);
 #pragma GCC unroll 16
       for (int i = 0; i < 16; i++) {
         const int64_t at = (o + i) * P + p;
-        __m512 v = out[i];
+        __m512 v = r[i];
         if (j.residual) v = _mm512_add_ps(v, _mm512_loadu_ps(j.residual + at));
         if (relu_late) v = relu_keep_nan(v);
         _mm512_storeu_ps(j.y + at, v);
@@ -134,6 +141,80 @@ void to_planes(const DirectConvJob& j, int64_t p0, int64_t p1) {
     for (int64_t o = 0; o < j.O; o++) finish(j.yb[p * j.O_pad + o], o * P + p);
 }
 
+// ---- weight gradient ---------------------------------------------------------------------------
+
+// dst[p][o] = src[o][p] for o < O (lanes O..O_pad zero), p < P: the output gradient of one image
+// made channel-last, so the weight-gradient tiles load 16 channels of a pixel as one vector.
+void channels_last(const float* src, int64_t O, int64_t P, float* dst, int64_t O_pad) {
+  int64_t p = 0;
+  for (; p + 16 <= P; p += 16) {
+    int64_t o = 0;
+    for (; o + 16 <= O; o += 16) {
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + (o + i) * P + p);
+      transpose16(r);
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; i++) _mm512_store_ps(dst + (p + i) * O_pad + o, r[i]);
+    }
+    for (int64_t q = p; q < p + 16; q++)
+      for (int64_t oo = o; oo < O_pad; oo++) dst[q * O_pad + oo] = oo < O ? src[oo * P + q] : 0.f;
+  }
+  for (; p < P; p++)
+    for (int64_t o = 0; o < O_pad; o++) dst[p * O_pad + o] = o < O ? src[o * P + p] : 0.f;
+}
+
+// gwT[(c, ki, kj)][o] += Σ_pixels gyT[pixel][o] · x[c][pixel's row·SH + ki][pixel's col·SW + kj]
+// for input channels [c0, c1): one tile is one input channel's KH·KW taps × 16·V channels, so
+// per pixel V vector loads and KH·KW broadcasts feed KH·KW·V FMAs.
+template <int KH, int KW, int V>
+void grad_tiles(const DirectGradJob& j, int64_t c0, int64_t c1) {
+  constexpr int OB = 16 * V, T = KH * KW;
+  for (int64_t c = c0; c < c1; c++) {
+    for (int64_t ob = 0; ob < j.O_pad; ob += OB) {
+      float* dst = j.gwT + c * T * j.O_pad + ob;
+      __m512 acc[T][V];
+#pragma GCC unroll 9
+      for (int t = 0; t < T; t++)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++) acc[t][v] = _mm512_load_ps(dst + t * j.O_pad + 16 * v);
+      const float* xc = j.xpad + c * j.plane;
+      const float* g = j.gyT + ob;
+      for (int64_t oh = 0; oh < j.OH; oh++) {
+        const float* row = xc + oh * j.SH * j.Wp;
+        for (int64_t ow = 0; ow < j.OW; ow++, g += j.O_pad) {
+          const float* px = row + ow * j.SW;
+          __m512 gv[V];
+#pragma GCC unroll 2
+          for (int v = 0; v < V; v++) gv[v] = _mm512_load_ps(g + 16 * v);
+#pragma GCC unroll 3
+          for (int ki = 0; ki < KH; ki++) {
+#pragma GCC unroll 3
+            for (int kj = 0; kj < KW; kj++) {
+              const __m512 b = _mm512_set1_ps(px[ki * j.Wp + kj]);
+#pragma GCC unroll 2
+              for (int v = 0; v < V; v++) acc[ki * KW + kj][v] = _mm512_fmadd_ps(b, gv[v], acc[ki * KW + kj][v]);
+            }
+          }
+        }
+      }
+#pragma GCC unroll 9
+      for (int t = 0; t < T; t++)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++) _mm512_store_ps(dst + t * j.O_pad + 16 * v, acc[t][v]);
+    }
+  }
+}
+
+void direct_grad(const DirectGradJob& j, int64_t c0, int64_t c1) {
+  if (j.KH == 3 && j.KW == 3) {
+    if (j.vecs == 2) return grad_tiles<3, 3, 2>(j, c0, c1);
+    return grad_tiles<3, 3, 1>(j, c0, c1);
+  }
+  if (j.vecs == 2) return grad_tiles<1, 1, 2>(j, c0, c1);
+  return grad_tiles<1, 1, 1>(j, c0, c1);
+}
+
 template <int COLS, int V>
 void rows_for_tile(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
   if (j.SW == 1) return tiles<COLS, V, 1>(j, oh0, oh1);
@@ -142,14 +223,15 @@ void rows_for_tile(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
 
 void direct_rows(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
   if (j.cols == 14 && j.vecs == 2) rows_for_tile<14, 2>(j, oh0, oh1);
-  else if (j.cols == 8 && j.vecs == 2) rows_for_tile<8, 2>(j, oh0, oh1);
-  else rows_for_tile<16, 1>(j, oh0, oh1);
+  else rows_for_tile<8, 2>(j, oh0, oh1);
   to_planes(j, oh0 * j.OW, oh1 * j.OW);
 }
 
 }  // namespace
 
 extern const DirectConvRowsFn kDirectConvRowsAvx512 = direct_rows;
+extern const ChannelsLastFn kChannelsLastAvx512 = channels_last;
+extern const DirectGradFn kDirectGradAvx512 = direct_grad;
 
 }  // namespace nabla
 
@@ -157,5 +239,7 @@ extern const DirectConvRowsFn kDirectConvRowsAvx512 = direct_rows;
 #include "conv_direct.h"
 namespace nabla {
 extern const DirectConvRowsFn kDirectConvRowsAvx512 = nullptr;
+extern const ChannelsLastFn kChannelsLastAvx512 = nullptr;
+extern const DirectGradFn kDirectGradAvx512 = nullptr;
 }  // namespace nabla
 #endif
