@@ -13,6 +13,7 @@
         "native/gemm_avx2.cpp",
         "native/gemm_generic.cpp",
         "native/conv.cpp",
+        "native/conv_direct_avx512.cpp",
         "native/pool.cpp",
         "native/norm.cpp",
         "native/optim.cpp",

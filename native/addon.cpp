@@ -84,6 +84,7 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
                              InstanceMethod("setNumThreads", &NablaAddon::SetNumThreads),
                              InstanceMethod("matmul", &NablaAddon::Matmul),
                              InstanceMethod("conv2d", &NablaAddon::Conv2d),
+                             InstanceMethod("conv2dFused", &NablaAddon::Conv2dFused),
                              InstanceMethod("conv2dBackwardInput", &NablaAddon::Conv2dBackwardInput),
                              InstanceMethod("conv2dBackwardWeight", &NablaAddon::Conv2dBackwardWeight),
                              InstanceMethod("maxPool2d", &NablaAddon::MaxPool2d),
@@ -188,6 +189,26 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     float* y = array_arg<float>(info, 3, p.n * p.o * p.oh * p.ow, "out");
     const float* bias = optional_array_arg<float>(info, 4, p.o, "bias");
     conv2d_forward(x, w, p, y, bias);
+    report_scratch(info.Env());
+    return info.Env().Undefined();
+  }
+
+  // conv2dFused(x, w, params, out, scale|null, shift|null, residual|null, relu, pool)
+  Napi::Value Conv2dFused(const Napi::CallbackInfo& info) {
+    const ConvParams p = conv_params(info, 2);
+    ConvEpilogue e;
+    e.relu = info[7].ToBoolean().Value();
+    e.pool = info[8].ToBoolean().Value();
+    const int64_t out_plane = e.pool ? (p.oh / 2) * (p.ow / 2) : p.oh * p.ow;
+    const float* x = array_arg<float>(info, 0, p.n * p.c * p.h * p.w, "x");
+    const float* w = array_arg<float>(info, 1, p.o * (p.c / p.groups) * p.kh * p.kw, "w");
+    float* y = array_arg<float>(info, 3, p.n * p.o * out_plane, "out");
+    e.scale = optional_array_arg<float>(info, 4, p.o, "scale");
+    e.shift = optional_array_arg<float>(info, 5, p.o, "shift");
+    e.residual = optional_array_arg<float>(info, 6, p.n * p.o * p.oh * p.ow, "residual");
+    if (e.pool && e.residual != nullptr)
+      throw Napi::RangeError::New(info.Env(), "conv2dFused: pool and residual cannot be combined");
+    conv2d_forward_fused(x, w, p, y, e);
     report_scratch(info.Env());
     return info.Env().Undefined();
   }

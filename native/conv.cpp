@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "common.h"
 #include "conv_direct.h"
@@ -404,31 +405,35 @@ void direct_forward(const float* x, const float* w, const ConvParams& p, const D
       for (int64_t kj = 0; kj < p.kw; kj++) tap_off[k++] = c * pg.plane + ki * pg.Wp + kj;
   const int64_t slack = 16 * p.sw + p.kw + 64;  // reads of a ragged last tile past the last row
   const int64_t xsize = p.c * pg.plane + slack;
+  // With the pool, conv rows come in pairs (a trailing odd row is never needed).
+  const int64_t PH = p.oh / 2, Pout = e.pool ? PH * (p.ow / 2) : P, rows = e.pool ? 2 * PH : p.oh;
+  const int64_t yb_size = P * O_pad + (e.pool ? Pout * O_pad : 0);
   auto job_for = [&](int64_t n, float* xp, float* yb) {
     pad_planes(x + n * p.c * HW, p, pg, p.c, xp);
     return DirectConvJob{xp,   pg.plane, pg.Wp, wpk, tap_off, p.c,   p.kh,  p.kw,  p.sh, p.sw,
                          p.o,  O_pad,    p.oh,  p.ow, scale, shift, e.residual ? e.residual + n * p.o * P : nullptr,
-                         e.relu, yb,     y + n * p.o * P,    tile.cols, tile.vecs};
+                         e.relu, e.pool, yb,     y + n * p.o * Pout,    tile.cols, tile.vecs};
   };
   const int threads = threads_for(2.0 * p.n * p.o * P * taps, 1 << 18);
   if (p.n >= threads) {
     // Whole images per thread.
     parallel_for(p.n, threads, [&](int64_t b, int64_t end) {
       float* xp = scratch(kScratchCol, static_cast<size_t>(xsize));
-      float* yb = scratch(kScratchOut, static_cast<size_t>(P * O_pad));
+      float* yb = scratch(kScratchOut, static_cast<size_t>(yb_size));
       std::fill(xp + p.c * pg.plane, xp + xsize, 0.f);
-      for (int64_t n = b; n < end; n++) kDirectConvRowsAvx512(job_for(n, xp, yb), 0, p.oh);
+      for (int64_t n = b; n < end; n++) kDirectConvRowsAvx512(job_for(n, xp, yb), 0, rows);
     });
     return;
   }
   // Fewer images than threads (batch 1): the output rows of each image are split instead.
   float* xp = scratch(kScratchCol, static_cast<size_t>(xsize));
-  float* yb = scratch(kScratchOut, static_cast<size_t>(P * O_pad));
+  float* yb = scratch(kScratchOut, static_cast<size_t>(yb_size));
   std::fill(xp + p.c * pg.plane, xp + xsize, 0.f);
+  const int64_t step = e.pool ? 2 : 1, units = rows / step;
   for (int64_t n = 0; n < p.n; n++) {
     const DirectConvJob job = job_for(n, xp, yb);
-    parallel_for(p.oh, static_cast<int>(std::min<int64_t>(threads, p.oh)),
-                 [&](int64_t b, int64_t end) { kDirectConvRowsAvx512(job, b, end); });
+    parallel_for(units, static_cast<int>(std::min<int64_t>(threads, units)),
+                 [&](int64_t b, int64_t end) { kDirectConvRowsAvx512(job, b * step, end * step); });
   }
 }
 
@@ -496,20 +501,31 @@ void direct_backward_weight(const float* x, const float* gy, const ConvParams& p
 void conv2d_forward_fused(const float* x, const float* w, const ConvParams& p, float* y, const ConvEpilogue& e) {
   DirectTile tile{0, 0};
   if (direct_plan(p, tile)) return direct_forward(x, w, p, tile, y, e);
-  conv2d_forward(x, w, p, y);
-  const int64_t P = p.oh * p.ow;
+  // Other shapes: the convolution, then the epilogue in a second pass (and the pool in a third).
+  const int64_t P = p.oh * p.ow, PH = p.oh / 2, PW = p.ow / 2;
+  std::vector<float> full(e.pool ? static_cast<size_t>(p.n * p.o * P) : 0);
+  float* t = e.pool ? full.data() : y;
+  conv2d_forward(x, w, p, t);
   parallel_for(p.n * p.o, threads_for(static_cast<double>(p.n) * p.o * P, 65536), [&](int64_t b, int64_t end) {
     for (int64_t pl = b; pl < end; pl++) {
       const int64_t o = pl % p.o;
       const float a = e.scale ? e.scale[o] : 1.f, s = e.shift ? e.shift[o] : 0.f;
-      float* yp = y + pl * P;
+      float* tp = t + pl * P;
       const float* rp = e.residual ? e.residual + pl * P : nullptr;
       for (int64_t i = 0; i < P; i++) {
-        float v = yp[i] * a + s;
+        float v = std::fma(tp[i], a, s);
         if (rp) v += rp[i];
         if (e.relu) v = v > 0.f || std::isnan(v) ? v : 0.f;
-        yp[i] = v;
+        tp[i] = v;
       }
+      if (!e.pool) continue;
+      auto max_nan = [](float u, float v) { return std::isnan(u) || u > v ? u : v; };
+      for (int64_t ph = 0; ph < PH; ph++)
+        for (int64_t pw = 0; pw < PW; pw++) {
+          const float* r0 = tp + 2 * ph * p.ow + 2 * pw;
+          const float* r1 = r0 + p.ow;
+          y[pl * PH * PW + ph * PW + pw] = max_nan(max_nan(r0[0], r0[1]), max_nan(r1[0], r1[1]));
+        }
     }
   });
 }

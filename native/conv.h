@@ -13,13 +13,16 @@ struct ConvParams {
 void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* y, const float* bias = nullptr);
 
 // What an inference graph applies right after a convolution, fused into it:
-//   y = relu?( conv(x)·scale[o] + shift[o] + residual )
+//   y = pool?( relu?( conv(x)·scale[o] + shift[o] + residual ) )
 // (scale and shift: a folded eval-mode batch norm, or shift alone: the bias). Null parts are skipped.
 struct ConvEpilogue {
   const float* scale = nullptr;
   const float* shift = nullptr;
-  const float* residual = nullptr;  // same shape as y
+  const float* residual = nullptr;  // same shape as the convolution's output
   bool relu = false;
+  // Then a 2×2 stride-2 max-pool (floor mode, NaN propagates): y is [N, O, oh/2, ow/2]. Not
+  // together with a residual.
+  bool pool = false;
 };
 void conv2d_forward_fused(const float* x, const float* w, const ConvParams& p, float* y, const ConvEpilogue& e);
 void conv2d_backward_input(const float* gy, const float* w, const ConvParams& p, float* gx);

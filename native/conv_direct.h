@@ -26,12 +26,14 @@ struct DirectConvJob {
   const float* shift;     // O_pad per-channel offsets added after the factor (bias), or null
   const float* residual;  // NCHW tensor of the output's shape (this image) added last, or null
   bool relu;              // max(·, 0) at the very end (NaN kept)
-  float* yb;              // [OH·OW][O_pad] channel-last scratch for this image
-  float* y;               // NCHW output of this image (O planes of OH·OW)
+  bool pool;              // then a 2×2 stride-2 max-pool (floor mode; no residual with it)
+  float* yb;              // channel-last scratch: [OH·OW][O_pad], then [OH/2·OW/2][O_pad] if pool
+  float* y;               // NCHW output of this image (O planes of OH·OW, or of OH/2·OW/2)
   int cols, vecs;         // the register tile, from direct_conv_tile()
 };
 
-// Computes output rows [oh0, oh1) of the job's image into y (through yb). Null when AVX-512 code
+// Computes output rows [oh0, oh1) of the job's image into y (through yb); with pool, conv rows
+// [oh0, oh1) must be whole pairs and give pooled rows [oh0/2, oh1/2). Null when AVX-512 code
 // is not compiled; the caller must also check that the CPU runs AVX-512 kernels.
 using DirectConvRowsFn = void (*)(const DirectConvJob& job, int64_t oh0, int64_t oh1);
 extern const DirectConvRowsFn kDirectConvRowsAvx512;

@@ -107,10 +107,34 @@ inline void transpose16(__m512 r[16]) {
   for (int i = 0; i < 16; i++) r[i] = t[i];
 }
 
-// y[o][p] = yb[p][o] (+ residual, ReLU) for pixels [p0, p1): 16×16 blocks transposed in
+// max(a, b) that returns NaN when either is NaN (like PyTorch's max-pool).
+inline __m512 max_nan(__m512 a, __m512 b) {
+  const __m512 m = _mm512_max_ps(a, b);  // b when unordered
+  return _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
+}
+
+// Pooled rows [ph0, ph1) of the channel-last conv output yb into pooled (same layout): the max
+// of each 2×2 window, 16 channels per vector.
+void pool_rows(const DirectConvJob& j, int64_t ph0, int64_t ph1, float* pooled) {
+  const int64_t PW = j.OW / 2;
+  for (int64_t ph = ph0; ph < ph1; ph++) {
+    const float* r0 = j.yb + 2 * ph * j.OW * j.O_pad;
+    const float* r1 = r0 + j.OW * j.O_pad;
+    for (int64_t pw = 0; pw < PW; pw++) {
+      float* d = pooled + (ph * PW + pw) * j.O_pad;
+      const int64_t a = 2 * pw * j.O_pad, b = a + j.O_pad;
+      for (int64_t o = 0; o < j.O_pad; o += 16) {
+        const __m512 top = max_nan(_mm512_load_ps(r0 + a + o), _mm512_load_ps(r0 + b + o));
+        const __m512 bottom = max_nan(_mm512_load_ps(r1 + a + o), _mm512_load_ps(r1 + b + o));
+        _mm512_store_ps(d + o, max_nan(top, bottom));
+      }
+    }
+  }
+}
+
+// y[o][p] = src[p][o] (+ residual, ReLU) for pixels [p0, p1) of P: 16×16 blocks transposed in
 // registers, the ragged edges element by element.
-void to_planes(const DirectConvJob& j, int64_t p0, int64_t p1) {
-  const int64_t P = j.OH * j.OW;
+void to_planes(const DirectConvJob& j, const float* src, int64_t P, int64_t p0, int64_t p1) {
   const bool relu_late = j.relu && j.residual != nullptr;
   auto finish = [&](float v, int64_t at) {
     if (j.residual) v += j.residual[at];
@@ -123,7 +147,7 @@ void to_planes(const DirectConvJob& j, int64_t p0, int64_t p1) {
     for (; o + 16 <= j.O; o += 16) {
       __m512 r[16];
 #pragma GCC unroll 16
-      for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(j.yb + (p + i) * j.O_pad + o);
+      for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(src + (p + i) * j.O_pad + o);
       transpose16(r);
 #pragma GCC unroll 16
       for (int i = 0; i < 16; i++) {
@@ -135,10 +159,10 @@ void to_planes(const DirectConvJob& j, int64_t p0, int64_t p1) {
       }
     }
     for (; o < j.O; o++)
-      for (int64_t q = p; q < p + 16; q++) finish(j.yb[q * j.O_pad + o], o * P + q);
+      for (int64_t q = p; q < p + 16; q++) finish(src[q * j.O_pad + o], o * P + q);
   }
   for (; p < p1; p++)
-    for (int64_t o = 0; o < j.O; o++) finish(j.yb[p * j.O_pad + o], o * P + p);
+    for (int64_t o = 0; o < j.O; o++) finish(src[p * j.O_pad + o], o * P + p);
 }
 
 // ---- weight gradient ---------------------------------------------------------------------------
@@ -224,7 +248,11 @@ void rows_for_tile(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
 void direct_rows(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
   if (j.cols == 14 && j.vecs == 2) rows_for_tile<14, 2>(j, oh0, oh1);
   else rows_for_tile<8, 2>(j, oh0, oh1);
-  to_planes(j, oh0 * j.OW, oh1 * j.OW);
+  if (!j.pool) return to_planes(j, j.yb, j.OH * j.OW, oh0 * j.OW, oh1 * j.OW);
+  const int64_t PW = j.OW / 2;
+  float* pooled = j.yb + j.OH * j.OW * j.O_pad;
+  pool_rows(j, oh0 / 2, oh1 / 2, pooled);
+  to_planes(j, pooled, (j.OH / 2) * PW, (oh0 / 2) * PW, (oh1 / 2) * PW);
 }
 
 }  // namespace

@@ -45,7 +45,7 @@ for (const k of Object.keys(refKernels) as (keyof Kernels)[]) {
     return r;
   };
 }
-// Storage allocation too (zero-filled and uninitialised), reported as one line.
+// Storage allocation too, zero-filled and uninitialised apart.
 const b = backend as { alloc: (...a: unknown[]) => unknown; allocUninit?: (...a: unknown[]) => unknown };
 for (const key of ["alloc", "allocUninit"] as const) {
   const f = b[key];
@@ -53,10 +53,11 @@ for (const key of ["alloc", "allocUninit"] as const) {
   b[key] = (...a: unknown[]) => {
     const t0 = performance.now();
     const r = f(...a);
-    const e = times.get("(allocation)") ?? { ms: 0, calls: 0 };
+    const label = key === "alloc" ? "(allocation)" : "(allocation, uninit)";
+    const e = times.get(label) ?? { ms: 0, calls: 0 };
     e.ms += performance.now() - t0;
     e.calls++;
-    times.set("(allocation)", e);
+    times.set(label, e);
     return r;
   };
 }
@@ -67,7 +68,7 @@ const t0 = performance.now();
 for (let i = 0; i < steps; i++) step();
 const total = (performance.now() - t0) / steps;
 const rows = [...times].sort((a, b) => b[1].ms - a[1].ms);
-const inKernels = rows.filter(([k]) => k !== "(allocation)").reduce((s, [, v]) => s + v.ms, 0) / steps;
+const inKernels = rows.filter(([k]) => !k.startsWith("(allocation")).reduce((s, [, v]) => s + v.ms, 0) / steps;
 console.log(
   `${backend.name} ${name} ${mode} batch ${batch}: ${total.toFixed(2)} ms/step, ${inKernels.toFixed(2)} in kernels`,
 );

@@ -6,6 +6,7 @@ export * from "./ops/movement.js";
 export * from "./ops/matmul.js";
 export * from "./ops/indexing.js";
 export * from "./ops/conv.js";
+export * from "./ops/conv_fused.js";
 export * from "./ops/pool.js";
 export * from "./ops/normalization.js";
 export { gradcheck, gradgradcheck, type GradcheckOptions } from "./gradcheck.js";

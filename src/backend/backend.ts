@@ -124,6 +124,25 @@ export interface Kernels {
    * bias is given (added to the rounded convolution, in the same pass).
    */
   conv2d(x: TypedArray, w: TypedArray, p: Conv2dParams, out: TypedArray, bias?: TypedArray | null): void;
+  /**
+   * Inference-time convolution with its epilogue fused:
+   *   out = pool?( relu?( conv(x, w)·scale[o] + shift[o] + residual ) )
+   * scale/shift (per output channel; a folded eval-mode batch norm and bias), residual (same
+   * shape as the convolution's output) and the ReLU are each optional; `pool` is a 2×2 stride-2
+   * max-pool in floor mode (out is then [N, O, outH/2, outW/2]) and excludes a residual.
+   * conv·scale + shift may round once (a fused multiply-add); NaN survives the ReLU and the pool.
+   */
+  conv2dFused(
+    x: TypedArray,
+    w: TypedArray,
+    p: Conv2dParams,
+    out: TypedArray,
+    scale: TypedArray | null,
+    shift: TypedArray | null,
+    residual: TypedArray | null,
+    relu: boolean,
+    pool: boolean,
+  ): void;
   /** gx[N,C,H,W] = ∂<gy, conv(x, w)>/∂x (transposed convolution of gy with w). */
   conv2dBackwardInput(gy: TypedArray, w: TypedArray, p: Conv2dParams, out: TypedArray): void;
   /** gw[O,C/groups,kh,kw] = ∂<gy, conv(x, w)>/∂w. */

@@ -14,6 +14,7 @@ import { AdaptiveAvgPool2d, MaxPool2d } from "../nn/layers/pooling.js";
 import { Identity } from "../nn/layers/misc.js";
 import { Linear } from "../nn/layers/linear.js";
 import { initZoo } from "./init.js";
+import { fusionEnabled, runFusedConvBn } from "../nn/fuse.js";
 
 const conv3x3 = (cin: number, cout: number, stride = 1, groups = 1) =>
   new Conv2d(cin, cout, 3, { stride, padding: 1, groups, bias: false });
@@ -56,6 +57,15 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (fusionEnabled()) {
+      // Inference: conv1+bn1+relu and conv2+bn2+identity+relu as two fused kernels.
+      const h = runFusedConvBn(this.conv1, this.bn1, x, { relu: this.relu });
+      if (h) {
+        const identity = this.downsample ? this.downsample.call(x) : x;
+        const y = runFusedConvBn(this.conv2, this.bn2, h, { relu: this.relu, residual: identity });
+        if (y) return y;
+      }
+    }
     const out = this.bn2.call(this.conv2.call(this.relu.call(this.bn1.call(this.conv1.call(x)))));
     const identity = this.downsample ? this.downsample.call(x) : x;
     return this.relu.call(out.add(identity));

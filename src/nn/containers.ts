@@ -3,6 +3,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { NotSupportedError, ValueError } from "../errors.js";
 import { Module, type AnyModule } from "./module.js";
+import { fusionEnabled, runFusedChain } from "./fuse.js";
 
 /** A module taking one tensor and returning one: what Sequential chains. */
 export type TensorModule = Module<[Tensor], Tensor>;
@@ -44,9 +45,23 @@ export class Sequential extends Module {
     return (this.children() as Generator<TensorModule>)[Symbol.iterator]();
   }
 
+  /**
+   * Children in order. Under noGrad, Conv2d → BatchNorm2d (eval) → ReLU → 2×2 MaxPool2d runs
+   * fused (see fuse.ts); the result is the same up to rounding.
+   */
   forward(x: Tensor): Tensor {
+    const modules = [...this.children()] as TensorModule[];
+    const fuse = fusionEnabled();
     let out = x;
-    for (const m of this.children() as Generator<TensorModule>) out = m.call(out);
+    for (let i = 0; i < modules.length; ) {
+      const fused = fuse ? runFusedChain(modules, i, out) : null;
+      if (fused) {
+        out = fused.out;
+        i += fused.count;
+      } else {
+        out = modules[i++]!.call(out);
+      }
+    }
     return out;
   }
 }

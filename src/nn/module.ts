@@ -97,6 +97,11 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** The computation. Implement it; call the module with `call()`. */
   abstract forward(...inputs: In): Out;
 
+  /** Whether any forward (pre-)hook is registered on this module itself. */
+  hasForwardHooks(): boolean {
+    return this.preHooks.size > 0 || this.hooks.size > 0;
+  }
+
   /** Run the module: forward pre-hooks, forward, forward hooks (PyTorch's `module(x)`). */
   call(...inputs: In): Out {
     if (this.preHooks.size === 0 && this.hooks.size === 0) return this.forward(...inputs);

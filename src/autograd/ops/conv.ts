@@ -9,10 +9,9 @@ import { formatShape } from "../../tensor/shape.js";
 import type { Conv2dParams } from "../../backend/backend.js";
 import { kernel } from "../../backend/registry.js";
 import { record } from "../engine.js";
-import { DTypeError, ShapeError, ValueError } from "../../errors.js";
-import { contiguous } from "./movement.js";
+import { ShapeError, ValueError } from "../../errors.js";
 import { sum } from "./reduce.js";
-import { uninit } from "./util.js";
+import { checkFloat, raw, uninit } from "./util.js";
 
 export type Pair = number | readonly [number, number];
 
@@ -78,16 +77,7 @@ export function conv2dParams(
   return { n, c, h, w, o, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, groups, outH, outW };
 }
 
-function checkFloat(op: string, a: Tensor, b: Tensor): void {
-  if (a.dtype !== b.dtype || (a.dtype !== "float32" && a.dtype !== "float64")) {
-    throw new DTypeError(`${op}: needs two float tensors of the same dtype, got ${a.dtype} and ${b.dtype}`);
-  }
-}
 
-function raw(t: Tensor) {
-  const c = contiguous(t.detach());
-  return c.storage.subarray(c.offset);
-}
 
 /** y = conv2d(x, w) + bias (bias broadcast over N, H, W). */
 export function conv2d(

@@ -3,6 +3,8 @@ import { Tensor } from "../../tensor/tensor.js";
 import type { DType } from "../../tensor/dtype.js";
 import { getBackend } from "../../backend/registry.js";
 import { numel, type Shape } from "../../tensor/shape.js";
+import { DTypeError } from "../../errors.js";
+import { contiguous } from "./movement.js";
 
 /** A fresh zero-filled contiguous tensor allocated by the active backend. */
 export function empty(shape: Shape, dtype: DType): Tensor {
@@ -34,4 +36,17 @@ export function broadcastStrides(t: Tensor, shape: Shape): number[] {
     const own = t.shape[i - lead]!;
     return own === 1 && d !== 1 ? 0 : t.strides[i - lead]!;
   });
+}
+
+/** Both tensors float32 or both float64 (what the convolution kernels take). */
+export function checkFloat(op: string, a: Tensor, b: Tensor): void {
+  if (a.dtype !== b.dtype || (a.dtype !== "float32" && a.dtype !== "float64")) {
+    throw new DTypeError(`${op}: needs two float tensors of the same dtype, got ${a.dtype} and ${b.dtype}`);
+  }
+}
+
+/** The contiguous storage of t, from its first element, for a kernel to read. */
+export function raw(t: Tensor) {
+  const c = contiguous(t.detach());
+  return c.storage.subarray(c.offset);
 }

@@ -24,6 +24,7 @@ import * as mv from "../ops/movement.js";
 import * as mm from "../ops/matmul.js";
 import * as ix from "../ops/indexing.js";
 import * as cv from "../ops/conv.js";
+import * as cf from "../ops/conv_fused.js";
 import * as pl from "../ops/pool.js";
 import * as nm from "../ops/normalization.js";
 import * as R from "./reference.js";
@@ -1133,6 +1134,115 @@ const conv2dInfo: OpInfo = {
   ],
 };
 
+/**
+ * The inference convolution with its epilogue. Sampled without autograd it runs the fused kernel;
+ * the gradient checks record it, so they check the composite it falls back to.
+ */
+const conv2dFusedCases: {
+  desc: string;
+  x: readonly number[];
+  w: readonly number[];
+  options: cv.Conv2dOptions;
+  resolved: R.Conv2dRefOptions;
+  scale: boolean;
+  shift: boolean;
+  residual: boolean;
+  relu: boolean;
+  pool: boolean;
+}[] = [
+  {
+    desc: "scale, shift, relu, pool (conv → BN → ReLU → MaxPool)",
+    x: [2, 2, 6, 6],
+    w: [3, 2, 3, 3],
+    options: { padding: 1 },
+    resolved: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 },
+    scale: true,
+    shift: true,
+    residual: false,
+    relu: true,
+    pool: true,
+  },
+  {
+    desc: "residual and relu, stride 2 (a residual block's second conv)",
+    x: [1, 3, 7, 5],
+    w: [2, 3, 3, 3],
+    options: { stride: 2, padding: 1 },
+    resolved: { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 1 },
+    scale: true,
+    shift: true,
+    residual: true,
+    relu: true,
+    pool: false,
+  },
+  {
+    desc: "shift only, odd output pooled in floor mode",
+    x: [1, 2, 5, 5],
+    w: [2, 2, 1, 1],
+    options: {},
+    resolved: { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 },
+    scale: false,
+    shift: true,
+    residual: false,
+    relu: false,
+    pool: true,
+  },
+];
+
+const conv2dFusedInfo: OpInfo = {
+  name: "conv2dFused",
+  differentiable: true,
+  samples: (mk) =>
+    conv2dFusedCases.map((c) => {
+      const p = cv.conv2dParams(c.x, c.w, c.options);
+      const inputs = [mk.uniform(c.x), mk.uniform(c.w), mk.uniform([p.o]), mk.uniform([p.o])];
+      inputs.push(mk.uniform([p.n, p.o, p.outH, p.outW]));
+      const pick = <T,>(on: boolean, v: T) => (on ? v : null);
+      return {
+        desc: c.desc,
+        inputs,
+        op: (x, w, sc, sh, res) =>
+          cf.conv2dFused(
+            x,
+            w,
+            { scale: pick(c.scale, sc), shift: pick(c.shift, sh), residual: pick(c.residual, res), relu: c.relu, pool: c.pool },
+            c.options,
+          ),
+        ref: (x, w, sc, sh, res) =>
+          R.conv2dFused(
+            x,
+            w,
+            { scale: pick(c.scale, sc), shift: pick(c.shift, sh), residual: pick(c.residual, res), relu: c.relu, pool: c.pool },
+            c.resolved,
+          ),
+      };
+    }),
+  errors: (mk) => [
+    {
+      desc: "residual together with a pool",
+      call: () =>
+        cf.conv2dFused(mk.uniform([1, 1, 4, 4]), mk.uniform([1, 1, 1, 1]), {
+          residual: mk.uniform([1, 1, 4, 4]),
+          pool: true,
+        }),
+      type: ValueError,
+      includes: ["conv2dFused", "residual", "pool"],
+    },
+    {
+      desc: "scale of the wrong size",
+      call: () => cf.conv2dFused(mk.uniform([1, 2, 4, 4]), mk.uniform([3, 2, 1, 1]), { scale: mk.uniform([2]) }),
+      type: ShapeError,
+      includes: ["conv2dFused", "scale", "[3]", "[2]"],
+    },
+    {
+      desc: "residual of the wrong shape",
+      call: () =>
+        cf.conv2dFused(mk.uniform([1, 2, 4, 4]), mk.uniform([3, 2, 1, 1]), { residual: mk.uniform([1, 3, 2, 2]) }),
+      type: ShapeError,
+      includes: ["conv2dFused", "residual", "[1, 3, 4, 4]"],
+    },
+  ],
+};
+
 /** The two adjoint convolutions are ops in their own right (each is the other's gradient). */
 const convBackwardInfos: OpInfo[] = [
   {
@@ -2036,6 +2146,7 @@ export const opInfos: readonly OpInfo[] = [
   sumToShapeInfo,
   matmulInfo,
   conv2dInfo,
+  conv2dFusedInfo,
   ...convBackwardInfos,
   maxPool2dInfo,
   maxPool2dWithIndicesInfo,

@@ -325,6 +325,31 @@ export function softmax(a: Nd, dim: number, log: boolean): Nd {
 }
 
 /** The input gradient of conv2d by its definition: scatter gy through every kernel tap. */
+/** pool?(relu?(conv2d(x, w)·scale + shift + residual)), the pool 2×2 stride 2 in floor mode. */
+export function conv2dFused(
+  x: Nd,
+  w: Nd,
+  e: { scale: Nd | null; shift: Nd | null; residual: Nd | null; relu: boolean; pool: boolean },
+  o: Conv2dRefOptions,
+): Nd {
+  const y = conv2d(x, w, null, o);
+  const [n, oc, h, wd] = y.shape as [number, number, number, number];
+  const v = fromFn(y.shape, ([b, f, i, j]) => {
+    let t = at(y, [b!, f!, i!, j!]) * (e.scale ? e.scale.data[f!]! : 1) + (e.shift ? e.shift.data[f!]! : 0);
+    if (e.residual) t += at(e.residual, [b!, f!, i!, j!]);
+    return e.relu ? Math.max(t, 0) : t;
+  });
+  if (!e.pool) return v;
+  return fromFn([n, oc, Math.floor(h / 2), Math.floor(wd / 2)], ([b, f, i, j]) =>
+    Math.max(
+      at(v, [b!, f!, 2 * i!, 2 * j!]),
+      at(v, [b!, f!, 2 * i!, 2 * j! + 1]),
+      at(v, [b!, f!, 2 * i! + 1, 2 * j!]),
+      at(v, [b!, f!, 2 * i! + 1, 2 * j! + 1]),
+    ),
+  );
+}
+
 export function conv2dBackwardInput(gy: Nd, w: Nd, xShape: readonly number[], o: Conv2dRefOptions): Nd {
   const [n, c, h, wd] = xShape as [number, number, number, number];
   const [oc, cg, kh, kw] = w.shape as [number, number, number, number];

@@ -59,6 +59,17 @@ export interface NativeAddon {
     out: Float32Array,
     bias?: Float32Array | null,
   ): void;
+  conv2dFused(
+    x: Float32Array,
+    w: Float32Array,
+    params: Int32Array,
+    out: Float32Array,
+    scale: Float32Array | null,
+    shift: Float32Array | null,
+    residual: Float32Array | null,
+    relu: boolean,
+    pool: boolean,
+  ): void;
   conv2dBackwardInput(gy: Float32Array, w: Float32Array, params: Int32Array, out: Float32Array): void;
   conv2dBackwardWeight(x: Float32Array, gy: Float32Array, params: Int32Array, out: Float32Array): void;
   maxPool2d(x: Float32Array, params: Int32Array, out: Float32Array, indices: Int32Array): void;
@@ -314,6 +325,13 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
       if (!isF32(x) || !isF32(w) || !isF32(out) || (bias && !isF32(bias)))
         return ref.conv2d(x, w, p, out, bias);
       lib.conv2d(x, w, packConv(p), out, bias);
+    },
+    conv2dFused(x, w, p, out, scale, shift, residual, relu, pool) {
+      const f32 = (a: TypedArray | null) => a === null || isF32(a);
+      if (![x, w, out, scale, shift, residual].every(f32))
+        return ref.conv2dFused(x, w, p, out, scale, shift, residual, relu, pool);
+      const F = (a: TypedArray | null) => a as Float32Array | null;
+      lib.conv2dFused(x as Float32Array, w as Float32Array, packConv(p), out as Float32Array, F(scale), F(shift), F(residual), relu, pool);
     },
     conv2dBackwardInput(gy, w, p, out) {
       if (!isF32(gy) || !isF32(w) || !isF32(out)) return ref.conv2dBackwardInput(gy, w, p, out);

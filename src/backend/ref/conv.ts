@@ -1,6 +1,7 @@
 // Reference 2-D convolution as im2col + GEMM, per image and per group. The same column buffer
 // serves the forward pass (W · cols), the input gradient (col2im of Wᵀ · gy) and the weight
 // gradient (gy · colsᵀ), so the three kernels read as one idea.
+import { allocArray } from "../../tensor/dtype.js";
 import type { Conv2dParams, Kernels } from "../backend.js";
 import type { TypedArray } from "../../tensor/dtype.js";
 import { gemm } from "./matmul.js";
@@ -101,6 +102,38 @@ export const conv2d: Kernels["conv2d"] = (x, weight, p, out, bias = null) => {
         for (let i = 0; i < plane; i++) out[base + i] = out[base + i]! + b;
       }
   }
+};
+
+export const conv2dFused: Kernels["conv2dFused"] = (x, weight, p, out, scale, shift, residual, relu, pool) => {
+  const plane = p.outH * p.outW;
+  const y = pool ? allocArray(out instanceof Float64Array ? "float64" : "float32", p.n * p.o * plane) : out;
+  conv2d(x, weight, p, y);
+  // Each step rounds to the output's precision, as separate ops would (the product of two
+  // float32 values is exact in a double, so conv·scale + shift rounds once, like an FMA).
+  const round = y instanceof Float32Array ? Math.fround : (v: number) => v;
+  for (let n = 0; n < p.n; n++)
+    for (let o = 0; o < p.o; o++) {
+      const base = (n * p.o + o) * plane;
+      const a = scale ? scale[o]! : 1;
+      const b = shift ? shift[o]! : 0;
+      for (let i = 0; i < plane; i++) {
+        let v = round(y[base + i]! * a + b);
+        if (residual) v = round(v + residual[base + i]!);
+        if (relu && !(v > 0 || Number.isNaN(v))) v = 0;
+        y[base + i] = v;
+      }
+    }
+  if (!pool) return;
+  // 2×2, stride 2, floor mode; the first NaN of a window wins.
+  const ph = Math.floor(p.outH / 2);
+  const pw = Math.floor(p.outW / 2);
+  const max = (u: number, v: number) => (Number.isNaN(u) || u > v ? u : v);
+  for (let q = 0; q < p.n * p.o; q++)
+    for (let i = 0; i < ph; i++)
+      for (let j = 0; j < pw; j++) {
+        const t = q * plane + 2 * i * p.outW + 2 * j;
+        out[(q * ph + i) * pw + j] = max(max(y[t]!, y[t + 1]!), max(y[t + p.outW]!, y[t + p.outW + 1]!));
+      }
 };
 
 export const conv2dBackwardInput: Kernels["conv2dBackwardInput"] = (gy, weight, p, out) => {

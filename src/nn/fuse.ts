@@ -1,0 +1,116 @@
+// Inference fusion. With autograd off (noGrad), a Conv2d followed by an eval-mode BatchNorm2d, a
+// ReLU and a 2×2 stride-2 MaxPool2d (any of the three, in that order) runs as one conv2dFused
+// kernel: the batch norm folds into a per-channel scale and shift, and the ReLU and the pool run
+// on the output tile while it is still in registers. That removes three passes over the largest
+// activations and their allocations, which is most of a small CNN's inference time.
+//
+// Only modules without forward hooks take part (a hook must see its module's own output), and
+// results match the unfused layers up to rounding: the folded scale·conv + shift rounds once
+// where batch norm rounds twice.
+import type { Tensor } from "../tensor/tensor.js";
+import { fromArray } from "../tensor/creation.js";
+import { allocArray } from "../tensor/dtype.js";
+import { isGradEnabled } from "../autograd/engine.js";
+import { conv2dFused } from "../autograd/ops/conv_fused.js";
+import type { AnyModule } from "./module.js";
+import { Conv2d } from "./layers/conv.js";
+import { BatchNorm2d } from "./layers/batchnorm.js";
+import { ReLU } from "./layers/activation.js";
+import { MaxPool2d } from "./layers/pooling.js";
+
+/** True when fusion may replace layers: autograd is off, so no graph would be recorded. */
+export function fusionEnabled(): boolean {
+  return !isGradEnabled();
+}
+
+const plain = (m: AnyModule | undefined) => m !== undefined && !m.hasForwardHooks();
+
+function isFoldableBn(m: AnyModule | undefined, channels: number): m is BatchNorm2d {
+  return (
+    m instanceof BatchNorm2d &&
+    plain(m) &&
+    !m.training &&
+    m.runningMean !== null &&
+    m.runningVar !== null &&
+    m.numFeatures === channels
+  );
+}
+
+function isPool2x2(m: AnyModule | undefined): m is MaxPool2d {
+  if (!(m instanceof MaxPool2d) || !plain(m) || m.ceilMode) return false;
+  const is = (v: MaxPool2d["kernelSize"], n: number) =>
+    typeof v === "number" ? v === n : v[0] === n && v[1] === n;
+  return is(m.kernelSize, 2) && is(m.stride, 2) && is(m.padding, 0) && is(m.dilation, 1);
+}
+
+/**
+ * The per-channel scale and shift that make conv(x)·scale + shift equal bn(conv(x) + bias), with
+ * the same float rounding steps as the batch norm's own eval path for its part.
+ */
+function foldBatchNorm(conv: Conv2d, bn: BatchNorm2d | null): { scale: Tensor | null; shift: Tensor | null } {
+  const dtype = conv.weight.dtype;
+  const bias = conv.bias?.data ?? null;
+  if (bn === null) return { scale: null, shift: conv.bias };
+  const fr = dtype === "float32" ? Math.fround : (v: number) => v;
+  const c = conv.outChannels;
+  const [m, v, w, b] = [bn.runningMean!.data, bn.runningVar!.data, bn.weight?.data, bn.bias?.data];
+  const eps = fr(bn.eps);
+  const scale = allocArray(dtype, c);
+  const shift = allocArray(dtype, c);
+  for (let ch = 0; ch < c; ch++) {
+    let sc = fr(1 / fr(Math.sqrt(fr(v[ch]! + eps))));
+    if (w) sc = fr(sc * w[ch]!);
+    let sh = -fr(m[ch]! * sc);
+    if (b) sh = fr(sh + b[ch]!);
+    if (bias) sh = fr(sh + fr(bias[ch]! * sc));
+    scale[ch] = sc;
+    shift[ch] = sh;
+  }
+  return { scale: fromArray(scale, [c], { dtype }), shift: fromArray(shift, [c], { dtype }) };
+}
+
+function runConv(
+  conv: Conv2d,
+  bn: BatchNorm2d | null,
+  x: Tensor,
+  epilogue: { relu: boolean; pool: boolean; residual?: Tensor | null },
+): Tensor {
+  const { scale, shift } = foldBatchNorm(conv, bn);
+  return conv2dFused(x, conv.weight, { scale, shift, ...epilogue }, {
+    stride: conv.stride,
+    padding: conv.padding,
+    dilation: conv.dilation,
+    groups: conv.groups,
+  });
+}
+
+/**
+ * If modules[i] starts a fusable chain (Conv2d, then at least one of BatchNorm2d / ReLU / 2×2
+ * MaxPool2d), runs it on x and returns the output and how many modules it covered; else null.
+ */
+export function runFusedChain(modules: readonly AnyModule[], i: number, x: Tensor): { out: Tensor; count: number } | null {
+  const conv = modules[i];
+  if (!(conv instanceof Conv2d) || !plain(conv)) return null;
+  let j = i + 1;
+  const bn = isFoldableBn(modules[j], conv.outChannels) ? (modules[j++] as BatchNorm2d) : null;
+  const relu = modules[j] instanceof ReLU && plain(modules[j]);
+  if (relu) j++;
+  const pool = isPool2x2(modules[j]) && x.ndim === 4;
+  if (pool) j++;
+  if (j === i + 1) return null;
+  return { out: runConv(conv, bn, x, { relu, pool }), count: j - i };
+}
+
+/**
+ * relu?(bn(conv(x)) + residual) fused, for residual blocks; null when the modules cannot be fused
+ * (hooks, a batch norm in training mode), in which case the caller runs them one by one.
+ */
+export function runFusedConvBn(
+  conv: Conv2d,
+  bn: BatchNorm2d,
+  x: Tensor,
+  options: { relu: ReLU | null; residual?: Tensor | null },
+): Tensor | null {
+  if (!plain(conv) || !isFoldableBn(bn, conv.outChannels) || (options.relu && !plain(options.relu))) return null;
+  return runConv(conv, bn, x, { relu: options.relu !== null, pool: false, residual: options.residual ?? null });
+}

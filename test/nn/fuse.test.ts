@@ -1,0 +1,87 @@
+// Inference fusion (src/nn/fuse.ts): under noGrad, eval-mode models run conv → BN → ReLU → pool
+// chains and residual blocks as fused kernels. The fused forward must match the layer-by-layer
+// one (run with autograd on, where nothing fuses), hooks must still fire, and layers that must not
+// fuse (training-mode batch norm, other pools) must not.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as nb from "../../src/index.js";
+import { createModel } from "../../src/models/index.js";
+import { Module } from "../../src/nn/module.js";
+import { BatchNorm2d } from "../../src/nn/layers/batchnorm.js";
+import { Conv2d } from "../../src/nn/layers/conv.js";
+import { ReLU } from "../../src/nn/layers/activation.js";
+import { MaxPool2d } from "../../src/nn/layers/pooling.js";
+import { Sequential } from "../../src/nn/containers.js";
+import { runFusedChain } from "../../src/nn/fuse.js";
+
+/** Running statistics and affine parameters far from their defaults, so folding matters. */
+function randomizeBatchNorms(model: Module, seed: number): void {
+  const g = new nb.Generator(seed);
+  for (const m of model.modules()) {
+    if (!(m instanceof BatchNorm2d)) continue;
+    const c = m.numFeatures;
+    m.runningMean!.data.set(nb.randn([c], { generator: g }).data);
+    m.runningVar!.data.set(nb.rand([c], { generator: g }).data.map((v) => 0.5 + v));
+    m.weight!.data.set(nb.randn([c], { generator: g }).data);
+    m.bias!.data.set(nb.randn([c], { generator: g }).data);
+  }
+}
+
+function assertClose(got: nb.Tensor, want: nb.Tensor, what: string): void {
+  assert.deepEqual(got.shape, want.shape, `${what}: shape`);
+  const w = want.data;
+  const scale = Math.max(...Array.from(w, Math.abs));
+  got.data.forEach((v, i) => {
+    if (!(Math.abs(v - w[i]!) <= 1e-5 * scale)) assert.fail(`${what}[${i}]: fused ${v}, layer by layer ${w[i]}`);
+  });
+}
+
+for (const [name, shape] of [
+  ["fmnist-cnn", [3, 1, 28, 28]],
+  ["resnet20", [2, 3, 32, 32]],
+  ["resnet18", [1, 3, 32, 32]],
+] as const) {
+  test(`${name}: the fused inference forward matches the layer-by-layer one`, () => {
+    const model = createModel(name, { numClasses: 10 });
+    randomizeBatchNorms(model, 7);
+    model.eval();
+    const x = nb.randn([...shape], { generator: new nb.Generator(3) });
+    const fused = nb.noGrad(() => model.call(x));
+    const layered = model.call(x); // autograd on: nothing fuses
+    assertClose(fused, layered, name);
+  });
+}
+
+test("a chain fuses only Conv2d → eval BatchNorm2d → ReLU → 2×2 MaxPool2d, and not around hooks", () => {
+  const conv = new Conv2d(2, 16, 3, { padding: 1 });
+  const bn = new BatchNorm2d(16);
+  const seq = new Sequential(conv, bn, new ReLU(), new MaxPool2d(2));
+  randomizeBatchNorms(seq, 1);
+  const x = nb.randn([2, 2, 8, 8], { generator: new nb.Generator(2) });
+  const modules = [...seq.children()];
+
+  seq.eval();
+  const fused = nb.noGrad(() => runFusedChain(modules, 0, x));
+  assert.equal(fused?.count, 4, "the whole chain");
+  assertClose(fused!.out, seq.call(x), "conv-bn-relu-pool");
+
+  // Training-mode BN: the conv is not fused with it (nothing after a bare conv to fuse either).
+  seq.train();
+  assert.equal(nb.noGrad(() => runFusedChain(modules, 0, x)), null);
+
+  // A 3×3 pool is not the fused 2×2 one: the chain stops before it.
+  seq.eval();
+  const other = [conv, bn, new ReLU(), new MaxPool2d(3)];
+  assert.equal(nb.noGrad(() => runFusedChain(other, 0, x))?.count, 3);
+
+  // A hook on the batch norm must see the batch norm's own output: no fusion through it.
+  let seen = 0;
+  const handle = bn.registerForwardHook(() => {
+    seen++;
+  });
+  assert.equal(nb.noGrad(() => runFusedChain(modules, 0, x)), null);
+  const hooked = nb.noGrad(() => seq.call(x));
+  assert.equal(seen, 1, "the hook ran");
+  handle.remove();
+  assertClose(hooked, fused!.out, "hooked run");
+});
