@@ -341,12 +341,20 @@ void rows_gemm(int64_t M, int64_t N, int64_t K, const float* w, const float* bas
 
 }  // namespace
 
-// y[o-plane] += bias[o] over `planes` consecutive planes of P floats (channel o0 first).
-static void add_bias(float* y, const float* bias, int64_t o0, int64_t planes, int64_t P) {
-  for (int64_t o = 0; o < planes; o++) {
-    const float b = bias[o0 + o];
-    float* yo = y + o * P;
-    for (int64_t i = 0; i < P; i++) yo[i] += b;
+// dst[i] = relu?(src[i]·scale[o] + shift[o] + res[i]) along one run of channel o (dst may be src):
+// the epilogue of the GEMM paths, applied while the run is still in cache.
+static void epilogue_run(float* dst, const float* src, int64_t len, int64_t o, const ConvEpilogue& e,
+                         const float* res) {
+  const float a = e.scale ? e.scale[o] : 1.f, s = e.shift ? e.shift[o] : 0.f;
+  if (!e.scale && !e.shift && !res && !e.relu) {
+    if (dst != src) std::memcpy(dst, src, static_cast<size_t>(len) * sizeof(float));
+    return;
+  }
+  for (int64_t i = 0; i < len; i++) {
+    float v = src[i] * a + s;
+    if (res) v += res[i];
+    if (e.relu) v = v > 0.f || v != v ? v : 0.f;
+    dst[i] = v;
   }
 }
 
@@ -498,51 +506,20 @@ void direct_backward_weight(const float* x, const float* gy, const ConvParams& p
 
 }  // namespace
 
-void conv2d_forward_fused(const float* x, const float* w, const ConvParams& p, float* y, const ConvEpilogue& e) {
-  DirectTile tile{0, 0};
-  if (direct_plan(p, tile)) return direct_forward(x, w, p, tile, y, e);
-  // Other shapes: the convolution, then the epilogue in a second pass (and the pool in a third).
-  const int64_t P = p.oh * p.ow, PH = p.oh / 2, PW = p.ow / 2;
-  std::vector<float> full(e.pool ? static_cast<size_t>(p.n * p.o * P) : 0);
-  float* t = e.pool ? full.data() : y;
-  conv2d_forward(x, w, p, t);
-  parallel_for(p.n * p.o, threads_for(static_cast<double>(p.n) * p.o * P, 65536), [&](int64_t b, int64_t end) {
-    for (int64_t pl = b; pl < end; pl++) {
-      const int64_t o = pl % p.o;
-      const float a = e.scale ? e.scale[o] : 1.f, s = e.shift ? e.shift[o] : 0.f;
-      float* tp = t + pl * P;
-      const float* rp = e.residual ? e.residual + pl * P : nullptr;
-      for (int64_t i = 0; i < P; i++) {
-        float v = std::fma(tp[i], a, s);
-        if (rp) v += rp[i];
-        if (e.relu) v = v > 0.f || std::isnan(v) ? v : 0.f;
-        tp[i] = v;
-      }
-      if (!e.pool) continue;
-      auto max_nan = [](float u, float v) { return std::isnan(u) || u > v ? u : v; };
-      for (int64_t ph = 0; ph < PH; ph++)
-        for (int64_t pw = 0; pw < PW; pw++) {
-          const float* r0 = tp + 2 * ph * p.ow + 2 * pw;
-          const float* r1 = r0 + p.ow;
-          y[pl * PH * PW + ph * PW + pw] = max_nan(max_nan(r0[0], r0[1]), max_nan(r1[0], r1[1]));
-        }
-    }
-  });
-}
 
-void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* y, const float* bias) {
+// The convolution and a pool-free epilogue: the direct path when it applies, else the GEMM or
+// depthwise paths with the epilogue applied to each image right after its GEMM.
+static void forward_with_epilogue(const float* x, const float* w, const ConvParams& p, float* y,
+                                  const ConvEpilogue& ep) {
   DirectTile tile{0, 0};
-  if (direct_plan(p, tile)) {
-    ConvEpilogue e;
-    e.shift = bias;
-    return direct_forward(x, w, p, tile, y, e);
-  }
+  if (direct_plan(p, tile)) return direct_forward(x, w, p, tile, y, ep);
   if (is_depthwise(p)) {
     depthwise_forward(x, w, p, y);
-    if (bias != nullptr)
-      parallel_for(p.n, threads_for(static_cast<double>(p.n) * p.o * p.oh * p.ow, 65536), [&](int64_t b, int64_t e) {
-        for (int64_t n = b; n < e; n++) add_bias(y + n * p.o * p.oh * p.ow, bias, 0, p.o, p.oh * p.ow);
-      });
+    const int64_t P = p.oh * p.ow;
+    parallel_for(p.n * p.o, threads_for(static_cast<double>(p.n) * p.o * P, 65536), [&](int64_t b, int64_t e) {
+      for (int64_t pl = b; pl < e; pl++)
+        epilogue_run(y + pl * P, y + pl * P, P, pl % p.o, ep, ep.residual ? ep.residual + pl * P : nullptr);
+    });
     return;
   }
   const int64_t G = p.groups, Cg = p.c / G, Og = p.o / G, CK = Cg * p.kh * p.kw, P = p.oh * p.ow;
@@ -570,17 +547,12 @@ void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* 
             RunSource xb(xp + g * Cg * pg.plane, 0, pg.Pq, off);
             gemm(Og, pg.Pq, CK, {&wa, false}, {&xb, false}, yq, pg.Pq, 1, false, inner);
           }
-          float* yg = y + n * p.o * P + g * Og * P;
+          const int64_t at = n * p.o * P + g * Og * P;
           for (int64_t o = 0; o < Og; o++) {
-            const float b = bias != nullptr ? bias[g * Og + o] : 0.f;
             for (int64_t oh = 0; oh < p.oh; oh++) {
-              float* dst = yg + (o * p.oh + oh) * p.ow;
-              const float* src = yq + o * pg.Pq + oh * pg.Wp;
-              if (bias != nullptr) {
-                for (int64_t ow = 0; ow < p.ow; ow++) dst[ow] = src[ow] + b;
-              } else {
-                std::memcpy(dst, src, static_cast<size_t>(p.ow) * sizeof(float));
-              }
+              const int64_t row = at + (o * p.oh + oh) * p.ow;
+              epilogue_run(y + row, yq + o * pg.Pq + oh * pg.Wp, p.ow, g * Og + o, ep,
+                           ep.residual ? ep.residual + row : nullptr);
             }
           }
         }
@@ -601,11 +573,40 @@ void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* 
         gemm(Og, P, CK, {&wa, false}, {&xb, false}, yg, P, 1, false, inner);
       }
       // Right after this image's GEMM, while its output is still in cache.
-      if (bias != nullptr) add_bias(yg, bias, g * Og, Og, P);
+      const int64_t at = n * p.o * P + g * Og * P;
+      for (int64_t o = 0; o < Og; o++)
+        epilogue_run(yg + o * P, yg + o * P, P, g * Og + o, ep, ep.residual ? ep.residual + at + o * P : nullptr);
     }
   };
   parallel_for(p.n, outer, [&](int64_t b, int64_t e) {
     for (int64_t n = b; n < e; n++) image(n);
+  });
+}
+
+void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* y, const float* bias) {
+  ConvEpilogue e;
+  e.shift = bias;
+  forward_with_epilogue(x, w, p, y, e);
+}
+
+void conv2d_forward_fused(const float* x, const float* w, const ConvParams& p, float* y, const ConvEpilogue& e) {
+  DirectTile tile{0, 0};
+  if (!e.pool || direct_plan(p, tile)) return forward_with_epilogue(x, w, p, y, e);
+  // A pool off the direct path: the convolution with its epilogue, then the pool in a second pass.
+  const int64_t P = p.oh * p.ow, PH = p.oh / 2, PW = p.ow / 2;
+  std::vector<float> full(static_cast<size_t>(p.n * p.o * P));
+  forward_with_epilogue(x, w, p, full.data(), e);
+  parallel_for(p.n * p.o, threads_for(static_cast<double>(p.n) * p.o * P, 65536), [&](int64_t b, int64_t end) {
+    auto max_nan = [](float u, float v) { return std::isnan(u) || u > v ? u : v; };
+    for (int64_t pl = b; pl < end; pl++) {
+      const float* tp = full.data() + pl * P;
+      for (int64_t ph = 0; ph < PH; ph++)
+        for (int64_t pw = 0; pw < PW; pw++) {
+          const float* r0 = tp + 2 * ph * p.ow + 2 * pw;
+          const float* r1 = r0 + p.ow;
+          y[pl * PH * PW + ph * PW + pw] = max_nan(max_nan(r0[0], r0[1]), max_nan(r1[0], r1[1]));
+        }
+    }
   });
 }
 

@@ -258,6 +258,45 @@ test("conv2d forward and both backwards match the reference", { skip }, () => {
   }
 });
 
+test("conv2dFused (scale, shift, residual, ReLU, 2×2 pool) matches the reference", { skip }, () => {
+  const k = loadNativeBackend()!.kernels;
+  // Direct-path shapes (14- and 8-pixel tiles, batch 1 split by rows, stride 2) and GEMM-path
+  // ones (16 channels, depthwise), each with every epilogue.
+  const cases: ConvCase[] = [
+    { n: 2, c: 1, h: 28, w: 28, o: 32, k: [3, 3], p: [1, 1] },
+    { n: 3, c: 32, h: 14, w: 14, o: 64, k: [3, 3], p: [1, 1] },
+    { n: 1, c: 32, h: 14, w: 14, o: 64, k: [3, 3], p: [1, 1] },
+    { n: 1, c: 8, h: 15, w: 17, o: 32, k: [3, 3], p: [1, 1] }, // odd output: the pool drops a row
+    { n: 2, c: 16, h: 16, w: 16, o: 32, k: [3, 3], s: [2, 2], p: [1, 1] },
+    { n: 2, c: 16, h: 12, w: 12, o: 16, k: [3, 3], p: [1, 1] },
+    { n: 2, c: 8, h: 10, w: 10, o: 8, k: [3, 3], p: [1, 1], g: 8 },
+  ];
+  for (const cc of cases) {
+    const p = convParams(cc);
+    const K = (p.c / p.groups) * p.kh * p.kw;
+    const x = randn(p.n * p.c * p.h * p.w);
+    const w = randn(p.o * K, 1 / Math.sqrt(K));
+    const scale = randn(p.o);
+    const shift = randn(p.o);
+    const conv = p.n * p.o * p.outH * p.outW;
+    const residual = randn(conv);
+    for (const [withScale, withResidual, relu, pool] of [
+      [true, false, true, true],
+      [true, true, true, false],
+      [false, false, false, true],
+      [true, false, false, false],
+    ] as const) {
+      const size = pool ? p.n * p.o * Math.floor(p.outH / 2) * Math.floor(p.outW / 2) : conv;
+      const want = new Float32Array(size);
+      const got = new Float32Array(size).fill(NaN);
+      const args = [withScale ? scale : null, shift, withResidual ? residual : null, relu, pool] as const;
+      ref.conv2dFused(x, w, p, want, ...args);
+      k.conv2dFused!(x, w, p, got, ...args);
+      assertClose(got, want, 4 * K, `conv2dFused ${JSON.stringify(cc)} ${JSON.stringify(args.slice(3))}`);
+    }
+  }
+});
+
 function paramArray(p: Conv2dParams): number[] {
   return [
     p.n,
