@@ -396,9 +396,9 @@ void direct_forward(const float* x, const float* w, const ConvParams& p, const D
   const int64_t P = p.oh * p.ow, HW = p.h * p.w;
   // Weights packed per block of OB output channels: [block][tap][OB], zero lanes past O.
   float* wpk = scratch(kScratchDirect, static_cast<size_t>(O_pad * taps + 2 * O_pad + 2 * taps));
+  // (A channel-last transpose per block: at batch 1 a scalar strided copy cost as much as the conv.)
   for (int64_t ob = 0; ob < O_pad; ob += OB)
-    for (int64_t k = 0; k < taps; k++)
-      for (int64_t l = 0; l < OB; l++) wpk[ob * taps + k * OB + l] = ob + l < p.o ? w[(ob + l) * taps + k] : 0.f;
+    kChannelsLastAvx512(w + ob * taps, std::min(OB, p.o - ob), taps, wpk + ob * taps, OB);
   auto padded = [&](const float* v, float* dst) -> const float* {
     if (v == nullptr) return nullptr;
     std::fill(std::copy(v, v + p.o, dst), dst + O_pad, 0.f);
