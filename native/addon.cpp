@@ -313,7 +313,7 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     return info.Env().Undefined();
   }
 
-  // batchNormBackward(x, g, n, c, inner, mean, invstd, weight?, gx?, gWeight?, gBias?)
+  // batchNormBackward(x, g, n, c, inner, mean, invstd, weight?, gx?, gWeight?, gBias?, reluOut?)
   Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
     const int64_t n = int_arg(info, 2), c = int_arg(info, 3), inner = int_arg(info, 4);
     const float* x = array_arg<float>(info, 0, n * c * inner, "x");
@@ -324,7 +324,8 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     float* gx = optional_array_arg<float>(info, 8, n * c * inner, "gx");
     float* gw = optional_array_arg<float>(info, 9, c, "gWeight");
     float* gb = optional_array_arg<float>(info, 10, c, "gBias");
-    batch_norm_backward(x, g, n, c, inner, mean, invstd, weight, gx, gw, gb);
+    const float* relu_out = info.Length() > 11 ? optional_array_arg<float>(info, 11, n * c * inner, "reluOut") : nullptr;
+    batch_norm_backward(x, g, n, c, inner, mean, invstd, weight, gx, gw, gb, relu_out);
     return info.Env().Undefined();
   }
 

@@ -41,8 +41,25 @@ inline void shifted_sums(const float* x, int64_t len, float k, double& s1, doubl
   }
 }
 
+// g, or g·[y > 0] when the gradient comes through a ReLU with output y (a select, not a branch).
+struct PlainGrad {
+  const float* g;
+  float operator()(int64_t i) const { return g[i]; }
+  PlainGrad from(int64_t off) const { return {g + off}; }
+};
+struct ReluGrad {
+  const float* g;
+  const float* y;
+  ReluGrad from(int64_t off) const { return {g + off, y + off}; }
+  float operator()(int64_t i) const {
+    const float gv = g[i], yv = y[i];
+    return yv > 0.f ? gv : 0.f;
+  }
+};
+
 // Σ g and Σ g·(x − m) over one contiguous row, blocked the same way.
-inline void grad_sums(const float* g, const float* x, int64_t len, float m, double& sg, double& sgd) {
+template <typename G>
+inline void grad_sums(G g, const float* x, int64_t len, float m, double& sg, double& sgd) {
   constexpr int64_t kBlock = 512;
   for (int64_t b = 0; b < len; b += kBlock) {
     const int64_t e = std::min(len, b + kBlock);
@@ -50,13 +67,15 @@ inline void grad_sums(const float* g, const float* x, int64_t len, float m, doub
     int64_t i = b;
     for (; i + 8 <= e; i += 8) {
       for (int j = 0; j < 8; j++) {
-        a1[j] += g[i + j];
-        a2[j] += g[i + j] * (x[i + j] - m);
+        const float gv = g(i + j);
+        a1[j] += gv;
+        a2[j] += gv * (x[i + j] - m);
       }
     }
     for (; i < e; i++) {
-      a1[0] += g[i];
-      a2[0] += g[i] * (x[i] - m);
+      const float gv = g(i);
+      a1[0] += gv;
+      a2[0] += gv * (x[i] - m);
     }
     double t1 = 0, t2 = 0;
     for (int j = 0; j < 8; j++) {
@@ -66,6 +85,37 @@ inline void grad_sums(const float* g, const float* x, int64_t len, float m, doub
     sg += t1;
     sgd += t2;
   }
+}
+
+template <typename G>
+void batch_norm_backward_impl(const float* x, G grad, int64_t n, int64_t c, int64_t inner, const float* mean,
+                              const float* invstd, const float* weight, float* gx, float* gw, float* gb) {
+  const double m = static_cast<double>(n * inner);
+  parallel_for(c, threads_for(static_cast<double>(n) * c * inner * 2), [&](int64_t b, int64_t e) {
+    for (int64_t ch = b; ch < e; ch++) {
+      const float mu = mean[ch];
+      const double is = invstd[ch];
+      double sg = 0, sgd = 0;
+      for (int64_t i = 0; i < n; i++) {
+        const int64_t off = (i * c + ch) * inner;
+        grad_sums(grad.from(off), x + off, inner, mu, sg, sgd);
+      }
+      if (gb) gb[ch] = static_cast<float>(sg);
+      if (gw) gw[ch] = static_cast<float>(sgd * is);
+      if (!gx) continue;
+      const double w = weight ? weight[ch] : 1.0;
+      const float k1 = static_cast<float>(w * is);
+      const float k2 = static_cast<float>(-w * is * is * is * sgd / m);
+      const float k3 = static_cast<float>(-w * is * sg / m);
+      for (int64_t i = 0; i < n; i++) {
+        const int64_t off = (i * c + ch) * inner;
+        const G gp = grad.from(off);
+        const float* xp = x + off;
+        float* op = gx + off;
+        for (int64_t j = 0; j < inner; j++) op[j] = k1 * gp(j) + k2 * (xp[j] - mu) + k3;
+      }
+    }
+  });
 }
 
 }  // namespace
@@ -107,33 +157,11 @@ void channel_affine(const float* x, int64_t n, int64_t c, int64_t inner, const f
 }
 
 void batch_norm_backward(const float* x, const float* g, int64_t n, int64_t c, int64_t inner, const float* mean,
-                         const float* invstd, const float* weight, float* gx, float* gw, float* gb) {
-  const double m = static_cast<double>(n * inner);
-  parallel_for(c, threads_for(static_cast<double>(n) * c * inner * 2), [&](int64_t b, int64_t e) {
-    for (int64_t ch = b; ch < e; ch++) {
-      const float mu = mean[ch];
-      const double is = invstd[ch];
-      double sg = 0, sgd = 0;
-      for (int64_t i = 0; i < n; i++) {
-        const int64_t off = (i * c + ch) * inner;
-        grad_sums(g + off, x + off, inner, mu, sg, sgd);
-      }
-      if (gb) gb[ch] = static_cast<float>(sg);
-      if (gw) gw[ch] = static_cast<float>(sgd * is);
-      if (!gx) continue;
-      const double w = weight ? weight[ch] : 1.0;
-      const float k1 = static_cast<float>(w * is);
-      const float k2 = static_cast<float>(-w * is * is * is * sgd / m);
-      const float k3 = static_cast<float>(-w * is * sg / m);
-      for (int64_t i = 0; i < n; i++) {
-        const int64_t off = (i * c + ch) * inner;
-        const float* gp = g + off;
-        const float* xp = x + off;
-        float* op = gx + off;
-        for (int64_t j = 0; j < inner; j++) op[j] = k1 * gp[j] + k2 * (xp[j] - mu) + k3;
-      }
-    }
-  });
+                         const float* invstd, const float* weight, float* gx, float* gw, float* gb,
+                         const float* relu_out) {
+  if (relu_out != nullptr)
+    return batch_norm_backward_impl(x, ReluGrad{g, relu_out}, n, c, inner, mean, invstd, weight, gx, gw, gb);
+  batch_norm_backward_impl(x, PlainGrad{g}, n, c, inner, mean, invstd, weight, gx, gw, gb);
 }
 
 void relu_backward(const float* g, const float* y, int64_t len, float* out) {

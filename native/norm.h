@@ -15,9 +15,11 @@ void batch_norm_stats(const float* x, int64_t n, int64_t c, int64_t inner, float
 void channel_affine(const float* x, int64_t n, int64_t c, int64_t inner, const float* scale, const float* shift,
                     bool relu, float* y);
 
-// Training-mode batch-norm gradient (see Kernels.batchNormBackward); weight, gx, gw, gb may be null.
+// Training-mode batch-norm gradient (see Kernels.batchNormBackward); weight, gx, gw, gb may be null,
+// and relu_out (g masked by relu_out > 0 first) too.
 void batch_norm_backward(const float* x, const float* g, int64_t n, int64_t c, int64_t inner, const float* mean,
-                         const float* invstd, const float* weight, float* gx, float* gw, float* gb);
+                         const float* invstd, const float* weight, float* gx, float* gw, float* gb,
+                         const float* relu_out = nullptr);
 
 // out[i] = y[i] > 0 ? g[i] : 0.
 void relu_backward(const float* g, const float* y, int64_t len, float* out);

@@ -224,7 +224,8 @@ export interface Kernels {
    * Gradient of training-mode batch norm y = x̂·weight + bias with x̂ = (x − mean)·invstd (batch
    * statistics) over a contiguous [n, c, inner] array, given the output gradient g:
    *   gBias = Σ g,  gWeight = Σ g·x̂,  gx = weight·invstd·(g − gBias/M − x̂·gWeight/M)   (M = n·inner).
-   * weight null means 1; a null output is not computed.
+   * weight null means 1; a null output is not computed. With reluOut (the output of a ReLU that
+   * followed the batch norm), g is first masked to g·[reluOut > 0]: the ReLU's gradient, fused.
    */
   batchNormBackward(
     x: TypedArray,
@@ -238,6 +239,7 @@ export interface Kernels {
     gx: TypedArray | null,
     gWeight: TypedArray | null,
     gBias: TypedArray | null,
+    reluOut?: TypedArray | null,
   ): void;
   /** Constant padding of a contiguous array: pads[2*d], pads[2*d+1] = before/after on dim d. */
   pad(x: TypedArray, shape: readonly number[], pads: readonly number[], value: number, out: TypedArray): void;

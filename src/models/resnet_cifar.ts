@@ -12,7 +12,7 @@ import { ReLU } from "../nn/layers/activation.js";
 import { AdaptiveAvgPool2d } from "../nn/layers/pooling.js";
 import { Identity } from "../nn/layers/misc.js";
 import { Linear } from "../nn/layers/linear.js";
-import { fusionEnabled, runFusedConvBn } from "../nn/fuse.js";
+import { bnRelu, fusionEnabled, runFusedConvBn } from "../nn/fuse.js";
 
 export interface CifarResNetOptions {
   numClasses?: number;
@@ -47,11 +47,14 @@ export class CifarBasicBlock extends Module {
       // Inference: conv1+bn1+relu and conv2+bn2+shortcut+relu as two fused kernels.
       const h = runFusedConvBn(this.conv1, this.bn1, x, { relu: this.relu });
       if (h) {
-        const y = runFusedConvBn(this.conv2, this.bn2, h, { relu: this.relu, residual: this.shortcut.call(x) });
+        const y = runFusedConvBn(this.conv2, this.bn2, h, {
+          relu: this.relu,
+          residual: this.shortcut.call(x),
+        });
         if (y) return y;
       }
     }
-    const out = this.bn2.call(this.conv2.call(this.relu.call(this.bn1.call(this.conv1.call(x)))));
+    const out = this.bn2.call(this.conv2.call(bnRelu(this.bn1, this.relu, this.conv1.call(x))));
     return this.relu.call(out.add(this.shortcut.call(x)));
   }
 }

@@ -3,7 +3,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { NotSupportedError, ValueError } from "../errors.js";
 import { Module, type AnyModule } from "./module.js";
-import { fusionEnabled, runFusedChain } from "./fuse.js";
+import { fusionEnabled, runFusedBnRelu, runFusedChain } from "./fuse.js";
 
 /** A module taking one tensor and returning one: what Sequential chains. */
 export type TensorModule = Module<[Tensor], Tensor>;
@@ -47,14 +47,14 @@ export class Sequential extends Module {
 
   /**
    * Children in order. Under noGrad, Conv2d → BatchNorm2d (eval) → ReLU → 2×2 MaxPool2d runs
-   * fused (see fuse.ts); the result is the same up to rounding.
+   * fused, and BatchNorm2d → ReLU always does (see fuse.ts); results are the same up to rounding.
    */
   forward(x: Tensor): Tensor {
     const modules = [...this.children()] as TensorModule[];
     const fuse = fusionEnabled();
     let out = x;
-    for (let i = 0; i < modules.length; ) {
-      const fused = fuse ? runFusedChain(modules, i, out) : null;
+    for (let i = 0; i < modules.length;) {
+      const fused = (fuse ? runFusedChain(modules, i, out) : null) ?? runFusedBnRelu(modules, i, out);
       if (fused) {
         out = fused.out;
         i += fused.count;

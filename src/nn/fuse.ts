@@ -4,6 +4,9 @@
 // on the output tile while it is still in registers. That removes three passes over the largest
 // activations and their allocations, which is most of a small CNN's inference time.
 //
+// With autograd on (training), BatchNorm2d → ReLU still fuse: one pass for the normalisation and
+// the ReLU, and the ReLU's gradient folded into the batch norm's backward kernel.
+//
 // Only modules without forward hooks take part (a hook must see its module's own output), and
 // results match the unfused layers up to rounding: the folded scale·conv + shift rounds once
 // where batch norm rounds twice.
@@ -76,19 +79,28 @@ function runConv(
   epilogue: { relu: boolean; pool: boolean; residual?: Tensor | null },
 ): Tensor {
   const { scale, shift } = foldBatchNorm(conv, bn);
-  return conv2dFused(x, conv.weight, { scale, shift, ...epilogue }, {
-    stride: conv.stride,
-    padding: conv.padding,
-    dilation: conv.dilation,
-    groups: conv.groups,
-  });
+  return conv2dFused(
+    x,
+    conv.weight,
+    { scale, shift, ...epilogue },
+    {
+      stride: conv.stride,
+      padding: conv.padding,
+      dilation: conv.dilation,
+      groups: conv.groups,
+    },
+  );
 }
 
 /**
  * If modules[i] starts a fusable chain (Conv2d, then at least one of BatchNorm2d / ReLU / 2×2
  * MaxPool2d), runs it on x and returns the output and how many modules it covered; else null.
  */
-export function runFusedChain(modules: readonly AnyModule[], i: number, x: Tensor): { out: Tensor; count: number } | null {
+export function runFusedChain(
+  modules: readonly AnyModule[],
+  i: number,
+  x: Tensor,
+): { out: Tensor; count: number } | null {
   const conv = modules[i];
   if (!(conv instanceof Conv2d) || !plain(conv)) return null;
   let j = i + 1;
@@ -111,6 +123,28 @@ export function runFusedConvBn(
   x: Tensor,
   options: { relu: ReLU | null; residual?: Tensor | null },
 ): Tensor | null {
-  if (!plain(conv) || !isFoldableBn(bn, conv.outChannels) || (options.relu && !plain(options.relu))) return null;
-  return runConv(conv, bn, x, { relu: options.relu !== null, pool: false, residual: options.residual ?? null });
+  if (!plain(conv) || !isFoldableBn(bn, conv.outChannels) || (options.relu && !plain(options.relu)))
+    return null;
+  return runConv(conv, bn, x, {
+    relu: options.relu !== null,
+    pool: false,
+    residual: options.residual ?? null,
+  });
+}
+
+/** If modules[i], modules[i + 1] are a BatchNorm2d and a ReLU, runs them as one; else null. */
+export function runFusedBnRelu(
+  modules: readonly AnyModule[],
+  i: number,
+  x: Tensor,
+): { out: Tensor; count: number } | null {
+  const bn = modules[i];
+  const relu = modules[i + 1];
+  if (!(bn instanceof BatchNorm2d) || !plain(bn) || !(relu instanceof ReLU) || !plain(relu)) return null;
+  return { out: bn.forwardRelu(x), count: 2 };
+}
+
+/** relu(bn(x)) through forwardRelu when neither module has hooks, else module by module. */
+export function bnRelu(bn: BatchNorm2d, relu: ReLU, x: Tensor): Tensor {
+  return plain(bn) && plain(relu) ? bn.forwardRelu(x) : relu.call(bn.call(x));
 }

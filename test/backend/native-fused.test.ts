@@ -100,6 +100,50 @@ test("batchNormStats, channelAffine and batchNormBackward match the reference", 
     const want = new Float32Array(x.length);
     ref.batchNormBackward(x, g, n, c, inner, mean[0], invstd, null, want, null, null);
     assertClose(gx, want, 1e-4, `${what} gx alone`);
+
+    // With the fused ReLU's output: g masked where it is not positive, in both passes.
+    const reluOut = randn(x.length);
+    const masked = [0, 1].map(() => ({
+      gx: new Float32Array(x.length),
+      gw: new Float32Array(c),
+      gb: new Float32Array(c),
+    }));
+    const w = randn(c);
+    ref.batchNormBackward(
+      x,
+      g,
+      n,
+      c,
+      inner,
+      mean[0],
+      invstd,
+      w,
+      masked[0]!.gx,
+      masked[0]!.gw,
+      masked[0]!.gb,
+      reluOut,
+    );
+    k.batchNormBackward!(
+      x,
+      g,
+      n,
+      c,
+      inner,
+      mean[0],
+      invstd,
+      w,
+      masked[1]!.gx,
+      masked[1]!.gw,
+      masked[1]!.gb,
+      reluOut,
+    );
+    assertClose(masked[1]!.gx, masked[0]!.gx, 1e-4, `${what} gx through the ReLU`);
+    assertClose(masked[1]!.gw, masked[0]!.gw, 1e-4, `${what} gWeight through the ReLU`);
+    assertClose(masked[1]!.gb, masked[0]!.gb, 1e-5, `${what} gBias through the ReLU`);
+    const gMasked = g.map((v, i) => (reluOut[i]! > 0 ? v : 0));
+    const plain = new Float32Array(x.length);
+    ref.batchNormBackward(x, gMasked, n, c, inner, mean[0], invstd, w, plain, null, null);
+    assertClose(masked[0]!.gx, plain, 1e-6, `${what} reference: the mask is the ReLU's gradient`);
   }
 });
 

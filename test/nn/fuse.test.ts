@@ -32,7 +32,8 @@ function assertClose(got: nb.Tensor, want: nb.Tensor, what: string): void {
   const w = want.data;
   const scale = Math.max(...Array.from(w, Math.abs));
   got.data.forEach((v, i) => {
-    if (!(Math.abs(v - w[i]!) <= 1e-5 * scale)) assert.fail(`${what}[${i}]: fused ${v}, layer by layer ${w[i]}`);
+    if (!(Math.abs(v - w[i]!) <= 1e-5 * scale))
+      assert.fail(`${what}[${i}]: fused ${v}, layer by layer ${w[i]}`);
   });
 }
 
@@ -67,7 +68,10 @@ test("a chain fuses only Conv2d → eval BatchNorm2d → ReLU → 2×2 MaxPool2d
 
   // Training-mode BN: the conv is not fused with it (nothing after a bare conv to fuse either).
   seq.train();
-  assert.equal(nb.noGrad(() => runFusedChain(modules, 0, x)), null);
+  assert.equal(
+    nb.noGrad(() => runFusedChain(modules, 0, x)),
+    null,
+  );
 
   // A 3×3 pool is not the fused 2×2 one: the chain stops before it.
   seq.eval();
@@ -79,7 +83,10 @@ test("a chain fuses only Conv2d → eval BatchNorm2d → ReLU → 2×2 MaxPool2d
   const handle = bn.registerForwardHook(() => {
     seen++;
   });
-  assert.equal(nb.noGrad(() => runFusedChain(modules, 0, x)), null);
+  assert.equal(
+    nb.noGrad(() => runFusedChain(modules, 0, x)),
+    null,
+  );
   const hooked = nb.noGrad(() => seq.call(x));
   assert.equal(seen, 1, "the hook ran");
   handle.remove();

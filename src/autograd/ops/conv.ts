@@ -77,8 +77,6 @@ export function conv2dParams(
   return { n, c, h, w, o, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, groups, outH, outW };
 }
 
-
-
 /** y = conv2d(x, w) + bias (bias broadcast over N, H, W). */
 export function conv2d(
   x: Tensor,

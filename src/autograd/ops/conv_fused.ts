@@ -26,7 +26,12 @@ export interface ConvEpilogue {
   pool?: boolean;
 }
 
-export function conv2dFused(x: Tensor, w: Tensor, epilogue: ConvEpilogue, options: Conv2dOptions = {}): Tensor {
+export function conv2dFused(
+  x: Tensor,
+  w: Tensor,
+  epilogue: ConvEpilogue,
+  options: Conv2dOptions = {},
+): Tensor {
   checkFloat("conv2dFused", x, w);
   const p = conv2dParams(x.shape, w.shape, options);
   const { scale = null, shift = null, residual = null, relu: withRelu = false, pool = false } = epilogue;
@@ -50,7 +55,9 @@ export function conv2dFused(x: Tensor, w: Tensor, epilogue: ConvEpilogue, option
     if (pool) throw new ValueError("conv2dFused: a residual and a pool cannot be combined");
   }
   if (pool && (p.outH < 2 || p.outW < 2))
-    throw new ShapeError(`conv2dFused: a 2×2 pool needs a convolution output of at least 2×2, got ${p.outH}×${p.outW}`);
+    throw new ShapeError(
+      `conv2dFused: a 2×2 pool needs a convolution output of at least 2×2, got ${p.outH}×${p.outW}`,
+    );
 
   const recorded = isGradEnabled() && [x, w, scale, shift, residual].some((t) => t?.requiresGrad);
   if (recorded) {
@@ -64,6 +71,16 @@ export function conv2dFused(x: Tensor, w: Tensor, epilogue: ConvEpilogue, option
   }
   const out = uninit(pool ? [p.n, p.o, p.outH >> 1, p.outW >> 1] : convShape, x.dtype);
   const opt = (t: Tensor | null) => (t === null ? null : raw(t));
-  kernel("conv2dFused")(raw(x), raw(w), p, out.storage, opt(scale), opt(shift), opt(residual), withRelu, pool);
+  kernel("conv2dFused")(
+    raw(x),
+    raw(w),
+    p,
+    out.storage,
+    opt(scale),
+    opt(shift),
+    opt(residual),
+    withRelu,
+    pool,
+  );
   return out;
 }

@@ -7,7 +7,7 @@ import { defaultGenerator, type Generator } from "../../tensor/random.js";
 import { kernel } from "../../backend/registry.js";
 import { isGradEnabled, noGrad, record } from "../engine.js";
 import { ShapeError, ValueError } from "../../errors.js";
-import { add, cast, mul, neg, rsqrt, sub } from "./elementwise.js";
+import { add, cast, gt, mul, neg, relu, rsqrt, sub, where } from "./elementwise.js";
 import { mean, sum, variance } from "./reduce.js";
 import { contiguous, reshape } from "./movement.js";
 import { empty, uninit } from "./util.js";
@@ -21,6 +21,8 @@ export interface BatchNormOptions {
   training?: boolean;
   momentum?: number;
   eps?: number;
+  /** A ReLU on the output, in the same pass (and its gradient inside the batch norm's). */
+  relu?: boolean;
 }
 
 /**
@@ -52,7 +54,15 @@ export function batchNorm(x: Tensor, options: BatchNormOptions = {}): Tensor {
     }
   }
   const training = options.training ?? true;
-  const params: BatchNormParams = { runningMean, runningVar, weight, bias, momentum, eps };
+  const params: BatchNormParams = {
+    runningMean,
+    runningVar,
+    weight,
+    bias,
+    momentum,
+    eps,
+    relu: options.relu ?? false,
+  };
   if (training) {
     const count = x.numel / c;
     if (count <= 1)
@@ -65,7 +75,10 @@ export function batchNorm(x: Tensor, options: BatchNormOptions = {}): Tensor {
   // Mixed or integer dtypes take the composite path, which promotes like the tensor ops do.
   const fusable =
     isFloating(x.dtype) && [runningMean, runningVar, weight, bias].every((t) => !t || t.dtype === x.dtype);
-  if (!fusable) return batchNormComposite(x, training, params);
+  if (!fusable) {
+    const y = batchNormComposite(x, training, params);
+    return params.relu ? relu(y) : y;
+  }
   return training ? batchNormTraining(x, params) : batchNormEval(x, params);
 }
 
@@ -76,6 +89,7 @@ interface BatchNormParams {
   bias: Tensor | null;
   momentum: number;
   eps: number;
+  relu: boolean;
 }
 
 /** Every dim but the channel dim 1. */
@@ -118,15 +132,17 @@ function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
   if (p.runningMean) updateRunningInPlace(p.runningMean, mean.storage, 1, p.momentum);
   if (p.runningVar) updateRunningInPlace(p.runningVar, variance.storage, count / (count - 1), p.momentum);
   const out = uninit(x.shape, x.dtype);
-  kernel("channelAffine")(data, n, c, inner, scale.storage, shift.storage, false, out.storage);
+  kernel("channelAffine")(data, n, c, inner, scale.storage, shift.storage, p.relu, out.storage);
 
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
-  return record("batchNorm", inputs, out, (g) => {
+  return record(p.relu ? "batchNormRelu" : "batchNorm", inputs, out, (g) => {
     let gx: Tensor | null;
     let gw: Tensor | null;
     let gb: Tensor | null;
     if (isGradEnabled()) {
-      [gx, gw, gb] = batchNormGradComposite(x, g, p);
+      // Through the ReLU first: its gradient passes where the output is positive.
+      const gIn = p.relu ? where(gt(out.detach(), 0), g, 0) : g;
+      [gx, gw, gb] = batchNormGradComposite(x, gIn, p);
     } else {
       const gl = layout(g);
       gx = x.requiresGrad ? uninit(x.shape, x.dtype) : null;
@@ -144,6 +160,7 @@ function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
         gx?.storage ?? null,
         gw?.storage ?? null,
         gb?.storage ?? null,
+        p.relu ? out.storage : null,
       );
     }
     return [gx, ...(weight ? [gw] : []), ...(bias ? [gb] : [])];
@@ -202,14 +219,15 @@ function batchNormEval(x: Tensor, p: BatchNormParams): Tensor {
     }
     const { data, n, inner } = layout(x);
     const out = uninit(x.shape, x.dtype);
-    kernel("channelAffine")(data, n, c, inner, scale, shift, false, out.storage);
+    kernel("channelAffine")(data, n, c, inner, scale, shift, p.relu, out.storage);
     return out;
   }
   let scale = rsqrt(add(rv, p.eps));
   if (p.weight) scale = mul(scale, p.weight);
   let shift = neg(mul(rm, scale));
   if (p.bias) shift = add(shift, p.bias);
-  return channelAffine(x, scale, shift);
+  const y = channelAffine(x, scale, shift);
+  return p.relu ? relu(y) : y;
 }
 
 /** y[:, c, ...] = x[:, c, ...]·scale[c] + shift[c]; a primitive with a tensor-op gradient. */

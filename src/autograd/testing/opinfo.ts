@@ -1196,7 +1196,7 @@ const conv2dFusedInfo: OpInfo = {
       const p = cv.conv2dParams(c.x, c.w, c.options);
       const inputs = [mk.uniform(c.x), mk.uniform(c.w), mk.uniform([p.o]), mk.uniform([p.o])];
       inputs.push(mk.uniform([p.n, p.o, p.outH, p.outW]));
-      const pick = <T,>(on: boolean, v: T) => (on ? v : null);
+      const pick = <T>(on: boolean, v: T) => (on ? v : null);
       return {
         desc: c.desc,
         inputs,
@@ -1204,14 +1204,26 @@ const conv2dFusedInfo: OpInfo = {
           cf.conv2dFused(
             x,
             w,
-            { scale: pick(c.scale, sc), shift: pick(c.shift, sh), residual: pick(c.residual, res), relu: c.relu, pool: c.pool },
+            {
+              scale: pick(c.scale, sc),
+              shift: pick(c.shift, sh),
+              residual: pick(c.residual, res),
+              relu: c.relu,
+              pool: c.pool,
+            },
             c.options,
           ),
         ref: (x, w, sc, sh, res) =>
           R.conv2dFused(
             x,
             w,
-            { scale: pick(c.scale, sc), shift: pick(c.shift, sh), residual: pick(c.residual, res), relu: c.relu, pool: c.pool },
+            {
+              scale: pick(c.scale, sc),
+              shift: pick(c.shift, sh),
+              residual: pick(c.residual, res),
+              relu: c.relu,
+              pool: c.pool,
+            },
             c.resolved,
           ),
       };
@@ -1229,14 +1241,17 @@ const conv2dFusedInfo: OpInfo = {
     },
     {
       desc: "scale of the wrong size",
-      call: () => cf.conv2dFused(mk.uniform([1, 2, 4, 4]), mk.uniform([3, 2, 1, 1]), { scale: mk.uniform([2]) }),
+      call: () =>
+        cf.conv2dFused(mk.uniform([1, 2, 4, 4]), mk.uniform([3, 2, 1, 1]), { scale: mk.uniform([2]) }),
       type: ShapeError,
       includes: ["conv2dFused", "scale", "[3]", "[2]"],
     },
     {
       desc: "residual of the wrong shape",
       call: () =>
-        cf.conv2dFused(mk.uniform([1, 2, 4, 4]), mk.uniform([3, 2, 1, 1]), { residual: mk.uniform([1, 3, 2, 2]) }),
+        cf.conv2dFused(mk.uniform([1, 2, 4, 4]), mk.uniform([3, 2, 1, 1]), {
+          residual: mk.uniform([1, 3, 2, 2]),
+        }),
       type: ShapeError,
       includes: ["conv2dFused", "residual", "[1, 3, 4, 4]"],
     },
@@ -2038,6 +2053,29 @@ const batchNormInfo: OpInfo = {
       inputs: [mk.uniform([2, 3, 4]), mk.uniform([3]), mk.uniform([3], 0.5, 2), mk.uniform([3])],
       op: (x, m, v, b) => nm.batchNorm(x, { runningMean: m, runningVar: v, bias: b, training: false }),
       ref: (x, m, v, b) => batchNormRef(x, m, v, null, b, 1e-5),
+    },
+    {
+      desc: "training with the fused ReLU (BatchNorm → ReLU)",
+      inputs: [mk.uniform([4, 3, 2, 2]), mk.uniform([3]), mk.uniform([3])],
+      op: (x, w, b) => nm.batchNorm(x, { weight: w, bias: b, training: true, relu: true }),
+      ref: (x, w, b) => {
+        const s = channelStats(x);
+        const y = batchNormRef(x, s.mean, s.var, w, b, 1e-5);
+        return { shape: y.shape, data: y.data.map((v) => Math.max(v, 0)) };
+      },
+    },
+    {
+      desc: "evaluation with the fused ReLU, nothing requires grad (inference path)",
+      inputs: [
+        mk.uniform([3, 4, 5], -1, 1, { dtype: "float32", grad: false }),
+        mk.uniform([4], -1, 1, { dtype: "float32", grad: false }),
+        mk.uniform([4], 0.5, 2, { dtype: "float32", grad: false }),
+      ],
+      op: (x, m, v) => nm.batchNorm(x, { runningMean: m, runningVar: v, training: false, relu: true }),
+      ref: (x, m, v) => {
+        const y = batchNormRef(x, m, v, null, null, 1e-5);
+        return { shape: y.shape, data: y.data.map((t) => Math.max(t, 0)) };
+      },
     },
   ],
   errors: (mk) => [

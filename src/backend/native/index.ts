@@ -114,6 +114,7 @@ export interface NativeAddon {
     gx: Float32Array | null,
     gWeight: Float32Array | null,
     gBias: Float32Array | null,
+    reluOut: Float32Array | null,
   ): void;
   reduce(op: number, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
   softmax(log: boolean, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
@@ -331,7 +332,17 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
       if (![x, w, out, scale, shift, residual].every(f32))
         return ref.conv2dFused(x, w, p, out, scale, shift, residual, relu, pool);
       const F = (a: TypedArray | null) => a as Float32Array | null;
-      lib.conv2dFused(x as Float32Array, w as Float32Array, packConv(p), out as Float32Array, F(scale), F(shift), F(residual), relu, pool);
+      lib.conv2dFused(
+        x as Float32Array,
+        w as Float32Array,
+        packConv(p),
+        out as Float32Array,
+        F(scale),
+        F(shift),
+        F(residual),
+        relu,
+        pool,
+      );
     },
     conv2dBackwardInput(gy, w, p, out) {
       if (!isF32(gy) || !isF32(w) || !isF32(out)) return ref.conv2dBackwardInput(gy, w, p, out);
@@ -380,10 +391,10 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
       }
       lib.channelAffine(x, n, c, inner, scale, shift, relu, out);
     },
-    batchNormBackward(x, g, n, c, inner, mean, invstd, weight, gx, gWeight, gBias) {
+    batchNormBackward(x, g, n, c, inner, mean, invstd, weight, gx, gWeight, gBias, reluOut = null) {
       const f32 = (a: TypedArray | null) => a === null || isF32(a);
-      if (![x, g, mean, invstd, weight, gx, gWeight, gBias].every(f32)) {
-        return ref.batchNormBackward(x, g, n, c, inner, mean, invstd, weight, gx, gWeight, gBias);
+      if (![x, g, mean, invstd, weight, gx, gWeight, gBias, reluOut].every(f32)) {
+        return ref.batchNormBackward(x, g, n, c, inner, mean, invstd, weight, gx, gWeight, gBias, reluOut);
       }
       const F = (a: TypedArray | null) => a as Float32Array | null;
       lib.batchNormBackward(
@@ -398,6 +409,7 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
         F(gx),
         F(gWeight),
         F(gBias),
+        F(reluOut),
       );
     },
     reduce(op, x, outer, size, inner, out) {

@@ -104,7 +104,17 @@ export const conv2d: Kernels["conv2d"] = (x, weight, p, out, bias = null) => {
   }
 };
 
-export const conv2dFused: Kernels["conv2dFused"] = (x, weight, p, out, scale, shift, residual, relu, pool) => {
+export const conv2dFused: Kernels["conv2dFused"] = (
+  x,
+  weight,
+  p,
+  out,
+  scale,
+  shift,
+  residual,
+  relu,
+  pool,
+) => {
   const plane = p.outH * p.outW;
   const y = pool ? allocArray(out instanceof Float64Array ? "float64" : "float32", p.n * p.o * plane) : out;
   conv2d(x, weight, p, y);

@@ -55,8 +55,11 @@ export const batchNormBackward: Kernels["batchNormBackward"] = (
   gx,
   gWeight,
   gBias,
+  reluOut = null,
 ) => {
   const m = n * inner;
+  // The gradient reaching the batch norm: through the fused ReLU when there is one.
+  const gAt = reluOut ? (j: number) => (reluOut[j]! > 0 ? g[j]! : 0) : (j: number) => g[j]!;
   for (let ch = 0; ch < c; ch++) {
     const mu = mean[ch]!;
     const is = invstd[ch]!;
@@ -65,8 +68,9 @@ export const batchNormBackward: Kernels["batchNormBackward"] = (
     for (let i = 0; i < n; i++) {
       const base = (i * c + ch) * inner;
       for (let j = base; j < base + inner; j++) {
-        sg += g[j]!;
-        sgd += g[j]! * (x[j]! - mu);
+        const gj = gAt(j);
+        sg += gj;
+        sgd += gj * (x[j]! - mu);
       }
     }
     if (gBias) gBias[ch] = sg;
@@ -79,7 +83,7 @@ export const batchNormBackward: Kernels["batchNormBackward"] = (
     const k3 = (-w * is * sg) / m;
     for (let i = 0; i < n; i++) {
       const base = (i * c + ch) * inner;
-      for (let j = base; j < base + inner; j++) gx[j] = k1 * g[j]! + k2 * (x[j]! - mu) + k3;
+      for (let j = base; j < base + inner; j++) gx[j] = k1 * gAt(j) + k2 * (x[j]! - mu) + k3;
     }
   }
 };

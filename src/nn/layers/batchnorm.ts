@@ -76,6 +76,15 @@ abstract class BatchNormBase extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.normalize(x, false);
+  }
+
+  /** relu(forward(x)) in one pass: what nn's fusion runs for BatchNorm → ReLU (see fuse.ts). */
+  forwardRelu(x: Tensor): Tensor {
+    return this.normalize(x, true);
+  }
+
+  private normalize(x: Tensor, relu: boolean): Tensor {
     this.checkInput(x);
     let momentum = this.momentum ?? 0;
     if (this.training && this.numBatchesTracked) {
@@ -93,6 +102,7 @@ abstract class BatchNormBase extends Module {
       training: useBatchStats,
       momentum,
       eps: this.eps,
+      relu,
     });
   }
 
