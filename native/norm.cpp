@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "common.h"
 #include "threadpool.h"
@@ -52,8 +54,15 @@ struct ReluGrad {
   const float* y;
   ReluGrad from(int64_t off) const { return {g + off, y + off}; }
   float operator()(int64_t i) const {
-    const float gv = g[i], yv = y[i];
-    return yv > 0.f ? gv : 0.f;
+    // An integer mask rather than `y > 0 ? g : 0`, which GCC compiles to a branch here (random
+    // signs: it mispredicts half the time, 4× slower) instead of a vector select.
+    uint32_t bits;
+    const float gv = g[i];
+    std::memcpy(&bits, &gv, sizeof bits);
+    bits &= 0u - static_cast<uint32_t>(y[i] > 0.f);
+    float out;
+    std::memcpy(&out, &bits, sizeof out);
+    return out;
   }
 };
 
