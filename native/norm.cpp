@@ -1,9 +1,5 @@
 #include "norm.h"
 
-// The v8f helpers below pass 32-byte vectors by value between inlined functions of this file only;
-// GCC warns that their ABI would differ with AVX, which never matters here.
-#pragma GCC diagnostic ignored "-Wpsabi"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -11,29 +7,11 @@
 
 #include "common.h"
 #include "threadpool.h"
+#include "vec8.h"
 
 namespace nabla {
 
 namespace {
-
-// Eight float lanes as one value (GCC vector extension: two SSE registers on the baseline ISA).
-// Written this way because GCC vectorised the plain 8-lane loops across iterations instead, with
-// shuffles and scalar reductions: 4× slower. Lane j still sums elements j, j+8, ... in order, so
-// results are the same as the scalar definition.
-typedef float v8f __attribute__((vector_size(32)));
-typedef int32_t v8i __attribute__((vector_size(32)));
-
-inline v8f load8(const float* p) {
-  v8f v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline double lane_sum(v8f v) {
-  double t = 0;
-  for (int j = 0; j < 8; j++) t += v[j];
-  return t;
-}
 
 // Σ (x − k) and Σ (x − k)² over one contiguous row, with 8 float partial sums per block of 512
 // folded into double accumulators: float rounding stays within a short block and the long sums

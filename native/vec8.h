@@ -1,0 +1,42 @@
+// Eight float lanes as one value (a GCC vector extension; two SSE registers on the baseline ISA,
+// one AVX register where the compiler targets AVX). Used by the memory-bound kernels compiled for
+// the baseline ISA, where GCC's auto-vectoriser makes poor choices on 8-lane partial sums and
+// selects: it vectorised such loops across iterations with shuffles, or turned selects into
+// branches that mispredict on random data. Lane arithmetic is exactly the scalar arithmetic.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+// The helpers pass 32-byte vectors by value between inline functions only; GCC's note that the
+// ABI would differ under AVX never applies.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace nabla {
+
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+inline v8f load8(const float* p) {
+  v8f v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline void store8(float* p, v8f v) { std::memcpy(p, &v, sizeof v); }
+inline void store8(int32_t* p, v8i v) { std::memcpy(p, &v, sizeof v); }
+
+// mask ? a : b per lane, mask lanes all-ones or zero (the result of a vector comparison).
+inline v8f select8(v8i mask, v8f a, v8f b) {
+  return reinterpret_cast<v8f>((reinterpret_cast<v8i>(a) & mask) | (reinterpret_cast<v8i>(b) & ~mask));
+}
+inline v8i select8(v8i mask, v8i a, v8i b) { return (a & mask) | (b & ~mask); }
+
+// Σ of the lanes in double, lane 0 first.
+inline double lane_sum(v8f v) {
+  double t = 0;
+  for (int j = 0; j < 8; j++) t += v[j];
+  return t;
+}
+
+}  // namespace nabla
