@@ -4,7 +4,6 @@
 #include <limits>
 
 #include "threadpool.h"
-#include "vec8.h"
 
 namespace nabla {
 
@@ -59,36 +58,7 @@ bool max_pool_plane_2x2(const float* xp, const PoolParams& p, float* yp, int32_t
     float* y = yp + oh * p.ow;
     int32_t* yi = ip + oh * p.ow;
     const int32_t base = static_cast<int32_t>(2 * oh * p.w);
-    int64_t ow = 0;
-    // Eight outputs at a time: the taps deinterleaved from two rows, the running max and its
-    // index kept with lane selects (a branch per tap mispredicts half the time on real data).
-    const v8i even = {0, 2, 4, 6, 8, 10, 12, 14};
-    v8i nanv = {};
-    for (; ow + 8 <= p.ow; ow += 8) {
-      const v8f l0 = load8(r0 + 2 * ow), h0 = load8(r0 + 2 * ow + 8);
-      const v8f l1 = load8(r1 + 2 * ow), h1 = load8(r1 + 2 * ow + 8);
-      const v8f a = __builtin_shufflevector(l0, h0, 0, 2, 4, 6, 8, 10, 12, 14);
-      const v8f b = __builtin_shufflevector(l0, h0, 1, 3, 5, 7, 9, 11, 13, 15);
-      const v8f c = __builtin_shufflevector(l1, h1, 0, 2, 4, 6, 8, 10, 12, 14);
-      const v8f d = __builtin_shufflevector(l1, h1, 1, 3, 5, 7, 9, 11, 13, 15);
-      nanv |= (a != a) | (b != b) | (c != c) | (d != d);
-      const v8i ia = even + static_cast<int32_t>(base + 2 * ow);
-      v8f best = a;
-      v8i bi = ia;
-      v8i take = b > best;
-      best = select8(take, b, best);
-      bi = select8(take, ia + 1, bi);
-      take = c > best;
-      best = select8(take, c, best);
-      bi = select8(take, ia + static_cast<int32_t>(p.w), bi);
-      take = d > best;
-      best = select8(take, d, best);
-      bi = select8(take, ia + static_cast<int32_t>(p.w + 1), bi);
-      store8(y + ow, best);
-      store8(yi + ow, bi);
-    }
-    for (int j = 0; j < 8; j++) nan |= nanv[j];
-    for (; ow < p.ow; ow++) {
+    for (int64_t ow = 0; ow < p.ow; ow++) {
       const float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
       nan |= (a != a) | (b != b) | (c != c) | (d != d);
       float best = a;
