@@ -3,6 +3,7 @@
 // the baseline ISA, where GCC's auto-vectoriser makes poor choices on 8-lane partial sums and
 // selects: it vectorised such loops across iterations with shuffles, or turned selects into
 // branches that mispredict on random data. Lane arithmetic is exactly the scalar arithmetic.
+// (Lane shuffles are another matter: on SSE2 GCC lowers 32-byte shuffles to scalar code.)
 #pragma once
 
 #include <cstdint>
@@ -22,15 +23,6 @@ inline v8f load8(const float* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-
-inline void store8(float* p, v8f v) { std::memcpy(p, &v, sizeof v); }
-inline void store8(int32_t* p, v8i v) { std::memcpy(p, &v, sizeof v); }
-
-// mask ? a : b per lane, mask lanes all-ones or zero (the result of a vector comparison).
-inline v8f select8(v8i mask, v8f a, v8f b) {
-  return reinterpret_cast<v8f>((reinterpret_cast<v8i>(a) & mask) | (reinterpret_cast<v8i>(b) & ~mask));
-}
-inline v8i select8(v8i mask, v8i a, v8i b) { return (a & mask) | (b & ~mask); }
 
 // Σ of the lanes in double, lane 0 first.
 inline double lane_sum(v8f v) {
