@@ -15,7 +15,7 @@ import { fromArray } from "../tensor/creation.js";
 import { allocArray } from "../tensor/dtype.js";
 import { isGradEnabled } from "../autograd/engine.js";
 import { conv2dFused } from "../autograd/ops/conv_fused.js";
-import type { AnyModule } from "./module.js";
+import type { AnyModule, Module } from "./module.js";
 import { Conv2d } from "./layers/conv.js";
 import { BatchNorm2d } from "./layers/batchnorm.js";
 import { ReLU } from "./layers/activation.js";
@@ -118,13 +118,15 @@ export function runFusedChain(
  * (hooks, a batch norm in training mode), in which case the caller runs them one by one.
  */
 export function runFusedConvBn(
-  conv: Conv2d,
-  bn: BatchNorm2d,
+  conv: AnyModule,
+  bn: AnyModule,
   x: Tensor,
-  options: { relu: ReLU | null; residual?: Tensor | null },
+  options: { relu: AnyModule | null; residual?: Tensor | null },
 ): Tensor | null {
-  if (!plain(conv) || !isFoldableBn(bn, conv.outChannels) || (options.relu && !plain(options.relu)))
-    return null;
+  // The fields are checked at run time: compression swaps layers (a folded BN becomes Identity,
+  // convs become quantized ones), and those run unfused.
+  if (!(conv instanceof Conv2d) || !plain(conv) || !isFoldableBn(bn, conv.outChannels)) return null;
+  if (options.relu && !(options.relu instanceof ReLU && plain(options.relu))) return null;
   return runConv(conv, bn, x, {
     relu: options.relu !== null,
     pool: false,
@@ -145,6 +147,7 @@ export function runFusedBnRelu(
 }
 
 /** relu(bn(x)) through forwardRelu when neither module has hooks, else module by module. */
-export function bnRelu(bn: BatchNorm2d, relu: ReLU, x: Tensor): Tensor {
-  return plain(bn) && plain(relu) ? bn.forwardRelu(x) : relu.call(bn.call(x));
+export function bnRelu(bn: AnyModule, relu: AnyModule, x: Tensor): Tensor {
+  if (bn instanceof BatchNorm2d && plain(bn) && relu instanceof ReLU && plain(relu)) return bn.forwardRelu(x);
+  return (relu as Module<[Tensor], Tensor>).call((bn as Module<[Tensor], Tensor>).call(x));
 }
