@@ -68,7 +68,8 @@ const t0 = performance.now();
 for (let i = 0; i < steps; i++) step();
 const total = (performance.now() - t0) / steps;
 const rows = [...times].sort((a, b) => b[1].ms - a[1].ms);
-const inKernels = rows.filter(([k]) => !k.startsWith("(allocation")).reduce((s, [, v]) => s + v.ms, 0) / steps;
+const inKernels =
+  rows.filter(([k]) => !k.startsWith("(allocation")).reduce((s, [, v]) => s + v.ms, 0) / steps;
 console.log(
   `${backend.name} ${name} ${mode} batch ${batch}: ${total.toFixed(2)} ms/step, ${inKernels.toFixed(2)} in kernels`,
 );
