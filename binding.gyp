@@ -16,6 +16,7 @@
         "native/conv_direct_avx512.cpp",
         "native/pool.cpp",
         "native/norm.cpp",
+        "native/norm_pool.cpp",
         "native/optim.cpp",
         "native/elementwise.cpp"
       ],

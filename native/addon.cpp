@@ -92,6 +92,8 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
                              InstanceMethod("reluBackward", &NablaAddon::ReluBackward),
                              InstanceMethod("batchNormStats", &NablaAddon::BatchNormStats),
                              InstanceMethod("channelAffine", &NablaAddon::ChannelAffine),
+                             InstanceMethod("batchNormReluPool", &NablaAddon::BatchNormReluPool),
+                             InstanceMethod("batchNormReluPoolBackward", &NablaAddon::BatchNormReluPoolBackward),
                              InstanceMethod("batchNormBackward", &NablaAddon::BatchNormBackward),
                              InstanceMethod("reduce", &NablaAddon::Reduce),
                              InstanceMethod("softmax", &NablaAddon::Softmax),
@@ -298,6 +300,37 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     float* mean = array_arg<float>(info, 4, c, "mean");
     float* var = array_arg<float>(info, 5, c, "variance");
     batch_norm_stats(x, n, c, inner, mean, var);
+    return info.Env().Undefined();
+  }
+
+  // batchNormReluPool(x, n, c, h, w, scale, shift, out, indices)
+  Napi::Value BatchNormReluPool(const Napi::CallbackInfo& info) {
+    const int64_t n = int_arg(info, 1), c = int_arg(info, 2), h = int_arg(info, 3), w = int_arg(info, 4);
+    const int64_t pooled = n * c * (h / 2) * (w / 2);
+    const float* x = array_arg<float>(info, 0, n * c * h * w, "x");
+    const float* scale = array_arg<float>(info, 5, c, "scale");
+    const float* shift = array_arg<float>(info, 6, c, "shift");
+    float* out = array_arg<float>(info, 7, pooled, "out");
+    int32_t* idx = array_arg<int32_t>(info, 8, pooled, "indices");
+    batch_norm_relu_pool(x, n, c, h, w, scale, shift, out, idx);
+    return info.Env().Undefined();
+  }
+
+  // batchNormReluPoolBackward(x, g, pooled, indices, n, c, h, w, mean, invstd, weight?, gx?, gWeight?, gBias?)
+  Napi::Value BatchNormReluPoolBackward(const Napi::CallbackInfo& info) {
+    const int64_t n = int_arg(info, 4), c = int_arg(info, 5), h = int_arg(info, 6), w = int_arg(info, 7);
+    const int64_t size = n * c * (h / 2) * (w / 2);
+    const float* x = array_arg<float>(info, 0, n * c * h * w, "x");
+    const float* g = array_arg<float>(info, 1, size, "g");
+    const float* pooled = array_arg<float>(info, 2, size, "pooled");
+    const int32_t* idx = array_arg<int32_t>(info, 3, size, "indices");
+    const float* mean = array_arg<float>(info, 8, c, "mean");
+    const float* invstd = array_arg<float>(info, 9, c, "invstd");
+    const float* weight = optional_array_arg<float>(info, 10, c, "weight");
+    float* gx = optional_array_arg<float>(info, 11, n * c * h * w, "gx");
+    float* gw = optional_array_arg<float>(info, 12, c, "gWeight");
+    float* gb = optional_array_arg<float>(info, 13, c, "gBias");
+    batch_norm_relu_pool_backward(x, g, pooled, idx, n, c, h, w, mean, invstd, weight, gx, gw, gb);
     return info.Env().Undefined();
   }
 

@@ -27,4 +27,13 @@ void relu_backward(const float* g, const float* y, int64_t len, float* out);
 // out (zeroed by the caller) += g scattered to the recorded in-plane indices (-1: skipped).
 void max_pool2d_backward(const float* g, const int32_t* idx, const PoolParams& p, float* out);
 
+// Training BatchNorm → ReLU → 2×2 stride-2 max-pool (floor mode) over [n, c, h, w]: out and idx
+// are [n, c, h/2, w/2] (idx: in-plane argmax). See Kernels.batchNormReluPool.
+void batch_norm_relu_pool(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, const float* scale,
+                          const float* shift, float* out, int32_t* idx);
+// Its gradient from the pooled gradient g; weight, gx, gw, gb may be null.
+void batch_norm_relu_pool_backward(const float* x, const float* g, const float* pooled, const int32_t* idx, int64_t n,
+                                   int64_t c, int64_t h, int64_t w, const float* mean, const float* invstd,
+                                   const float* weight, float* gx, float* gw, float* gb);
+
 }  // namespace nabla

@@ -241,6 +241,44 @@ export interface Kernels {
     gBias: TypedArray | null,
     reluOut?: TypedArray | null,
   ): void;
+  /**
+   * Training-mode BatchNorm → ReLU → 2×2 stride-2 max-pool (floor mode) over a contiguous
+   * [n, c, h, w] array: z = relu(x·scale[c] + shift[c]) (NaN kept), out[n, c, h/2, w/2] = the max
+   * of each window of z and indices = its in-plane index (h·W + w; the first maximum, or NaN,
+   * wins). z itself is not stored.
+   */
+  batchNormReluPool(
+    x: TypedArray,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    scale: TypedArray,
+    shift: TypedArray,
+    out: TypedArray,
+    indices: Int32Array,
+  ): void;
+  /**
+   * Gradient of batchNormReluPool given the pooled output, its indices and its gradient g: the
+   * gradient reaching z is g at each window's argmax where the pooled value is positive and 0
+   * elsewhere; the rest is batchNormBackward's formula. Null outputs are not computed.
+   */
+  batchNormReluPoolBackward(
+    x: TypedArray,
+    g: TypedArray,
+    pooled: TypedArray,
+    indices: Int32Array,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    mean: TypedArray,
+    invstd: TypedArray,
+    weight: TypedArray | null,
+    gx: TypedArray | null,
+    gWeight: TypedArray | null,
+    gBias: TypedArray | null,
+  ): void;
   /** Constant padding of a contiguous array: pads[2*d], pads[2*d+1] = before/after on dim d. */
   pad(x: TypedArray, shape: readonly number[], pads: readonly number[], value: number, out: TypedArray): void;
 }

@@ -5,7 +5,8 @@
 // activations and their allocations, which is most of a small CNN's inference time.
 //
 // With autograd on (training), BatchNorm2d → ReLU still fuse: one pass for the normalisation and
-// the ReLU, and the ReLU's gradient folded into the batch norm's backward kernel.
+// the ReLU, and the ReLU's gradient folded into the batch norm's backward kernel; followed by a
+// 2×2 MaxPool2d, the three run as batchNormReluPool, which never stores the ReLU output.
 //
 // Only modules without forward hooks take part (a hook must see its module's own output), and
 // results match the unfused layers up to rounding: the folded scale·conv + shift rounds once
@@ -134,7 +135,10 @@ export function runFusedConvBn(
   });
 }
 
-/** If modules[i], modules[i + 1] are a BatchNorm2d and a ReLU, runs them as one; else null. */
+/**
+ * If modules[i], modules[i + 1] are a BatchNorm2d and a ReLU (and, in training, a 2×2 MaxPool2d
+ * after them), runs them as one; else null.
+ */
 export function runFusedBnRelu(
   modules: readonly AnyModule[],
   i: number,
@@ -143,6 +147,9 @@ export function runFusedBnRelu(
   const bn = modules[i];
   const relu = modules[i + 1];
   if (!(bn instanceof BatchNorm2d) || !plain(bn) || !(relu instanceof ReLU) || !plain(relu)) return null;
+  // Training: a 2×2 max-pool after the ReLU joins too (the ReLU output is then never stored).
+  if (bn.training && x.ndim === 4 && isPool2x2(modules[i + 2]))
+    return { out: bn.forwardReluPool(x), count: 3 };
   return { out: bn.forwardRelu(x), count: 2 };
 }
 

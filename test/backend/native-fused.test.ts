@@ -147,6 +147,65 @@ test("batchNormStats, channelAffine and batchNormBackward match the reference", 
   }
 });
 
+test("batchNormReluPool and its backward match the reference", { skip }, () => {
+  const k = loadNativeBackend()!.kernels;
+  // fmnist-cnn's two blocks at batch 4, odd sizes (the trailing row/column outside every window
+  // still gets its gradient), and one plane.
+  for (const [n, c, h, w] of [
+    [4, 32, 28, 28],
+    [4, 64, 14, 14],
+    [3, 5, 7, 9],
+    [2, 1, 2, 2],
+  ] as const) {
+    const what = `[${n}, ${c}, ${h}, ${w}]`;
+    const size = n * c * Math.floor(h / 2) * Math.floor(w / 2);
+    const x = randn(n * c * h * w);
+    const scale = randn(c);
+    const shift = randn(c);
+    const out = [new Float32Array(size), new Float32Array(size).fill(NaN)];
+    const idx = [new Int32Array(size), new Int32Array(size).fill(-7)];
+    ref.batchNormReluPool(x, n, c, h, w, scale, shift, out[0]!, idx[0]!);
+    k.batchNormReluPool!(x, n, c, h, w, scale, shift, out[1]!, idx[1]!);
+    assertClose(out[1]!, out[0]!, 1e-6, `${what} pooled`);
+    // Positive maxima are distinct values, so their argmax agrees exactly (zeros may tie).
+    for (let i = 0; i < size; i++)
+      if (out[0]![i]! > 1e-5) assert.equal(idx[1]![i], idx[0]![i], `${what} argmax ${i}`);
+
+    const g = randn(size);
+    const mean = randn(c);
+    const invstd = randn(c).map((v) => 0.5 + Math.abs(v));
+    const weight = randn(c);
+    const res = [0, 1].map(() => ({
+      gx: new Float32Array(x.length).fill(NaN),
+      gw: new Float32Array(c),
+      gb: new Float32Array(c),
+    }));
+    for (const [kk, r] of [
+      [ref, res[0]!],
+      [k, res[1]!],
+    ] as const)
+      kk.batchNormReluPoolBackward!(
+        x,
+        g,
+        out[0]!,
+        idx[0]!,
+        n,
+        c,
+        h,
+        w,
+        mean,
+        invstd,
+        weight,
+        r.gx,
+        r.gw,
+        r.gb,
+      );
+    assertClose(res[1]!.gx, res[0]!.gx, 1e-4, `${what} gx`);
+    assertClose(res[1]!.gw, res[0]!.gw, 1e-4, `${what} gWeight`);
+    assertClose(res[1]!.gb, res[0]!.gb, 1e-5, `${what} gBias`);
+  }
+});
+
 test("reluBackward and maxPool2dBackward match the reference exactly", { skip }, () => {
   const k = loadNativeBackend()!.kernels;
   for (const len of [5, 4096, 100003]) {

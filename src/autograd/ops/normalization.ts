@@ -10,6 +10,8 @@ import { ShapeError, ValueError } from "../../errors.js";
 import { add, cast, gt, mul, neg, relu, rsqrt, sub, where } from "./elementwise.js";
 import { mean, sum, variance } from "./reduce.js";
 import { contiguous, reshape } from "./movement.js";
+import { scatterAdd } from "./indexing.js";
+import { maxPool2d } from "./pool.js";
 import { empty, uninit } from "./util.js";
 
 export interface BatchNormOptions {
@@ -112,7 +114,11 @@ function layout(x: Tensor): { data: TypedArray; n: number; c: number; inner: num
   return { data: src.storage.subarray(src.offset), n: x.shape[0]!, c: x.shape[1]!, inner };
 }
 
-function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
+/**
+ * The batch statistics of x (one kernel pass), the running statistics updated in place, and the
+ * per-channel scale and shift that normalise with them.
+ */
+function trainingStats(x: Tensor, p: BatchNormParams) {
   const { data, n, c, inner } = layout(x);
   const { weight, bias, eps } = p;
   const mean = empty([c], x.dtype);
@@ -131,6 +137,12 @@ function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
   const count = n * inner;
   if (p.runningMean) updateRunningInPlace(p.runningMean, mean.storage, 1, p.momentum);
   if (p.runningVar) updateRunningInPlace(p.runningVar, variance.storage, count / (count - 1), p.momentum);
+  return { data, n, c, inner, w, mean, invstd, scale, shift };
+}
+
+function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
+  const { weight, bias } = p;
+  const { data, n, c, inner, w, mean, invstd, scale, shift } = trainingStats(x, p);
   const out = uninit(x.shape, x.dtype);
   kernel("channelAffine")(data, n, c, inner, scale.storage, shift.storage, p.relu, out.storage);
 
@@ -161,6 +173,85 @@ function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
         gw?.storage ?? null,
         gb?.storage ?? null,
         p.relu ? out.storage : null,
+      );
+    }
+    return [gx, ...(weight ? [gw] : []), ...(bias ? [gb] : [])];
+  });
+}
+
+/**
+ * maxPool2d(relu(batchNorm(x)), 2×2, stride 2) in training mode — the tail of a CNN block — as
+ * two kernels: the ReLU output is never materialised (the forward writes the pooled values and
+ * their argmax; the backward needs only those and x). Other modes and dtypes, and inputs that are
+ * not [N, C, H, W] with H, W ≥ 2, run the three ops one after the other.
+ */
+export function batchNormReluPool(x: Tensor, options: BatchNormOptions = {}): Tensor {
+  const training = options.training ?? true;
+  const simple = x.ndim === 4 && x.shape[2]! >= 2 && x.shape[3]! >= 2 && training && isFloating(x.dtype);
+  const params = [options.runningMean, options.runningVar, options.weight, options.bias];
+  if (!simple || !params.every((t) => !t || t.dtype === x.dtype)) {
+    return maxPool2d(batchNorm(x, { ...options, relu: true }), { kernelSize: 2, stride: 2 });
+  }
+  // batchNorm's own checks (shapes, batch size), on a path that does not compute anything.
+  const c = x.shape[1]!;
+  for (const t of params)
+    if (t && (t.ndim !== 1 || t.shape[0] !== c))
+      throw new ShapeError(
+        `batchNormReluPool: per-channel tensors must have shape [${c}], got ${formatShape(t.shape)}`,
+      );
+  if (x.numel / c <= 1)
+    throw new ValueError(
+      `batchNormReluPool: expected more than 1 value per channel when training, got ${formatShape(x.shape)}`,
+    );
+  const p: BatchNormParams = {
+    runningMean: options.runningMean ?? null,
+    runningVar: options.runningVar ?? null,
+    weight: options.weight ?? null,
+    bias: options.bias ?? null,
+    momentum: options.momentum ?? 0.1,
+    eps: options.eps ?? 1e-5,
+    relu: true,
+  };
+  const { weight, bias } = p;
+  const { data, n, w, mean, invstd, scale, shift } = trainingStats(x, p);
+  const [h, wd] = [x.shape[2]!, x.shape[3]!];
+  const pooledShape = [n, c, Math.floor(h / 2), Math.floor(wd / 2)];
+  const out = uninit(pooledShape, x.dtype);
+  const indices = uninit([n, c, pooledShape[2]! * pooledShape[3]!], "int32");
+  const idx = indices.storage as Int32Array;
+  kernel("batchNormReluPool")(data, n, c, h, wd, scale.storage, shift.storage, out.storage, idx);
+
+  const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
+  return record("batchNormReluPool", inputs, out, (g) => {
+    let gx: Tensor | null;
+    let gw: Tensor | null;
+    let gb: Tensor | null;
+    if (isGradEnabled()) {
+      // In tensor ops: the pooled gradient where the pooled value is positive (the ReLU),
+      // scattered to each window's argmax (the pool), then batch norm's gradient.
+      const kept = reshape(where(gt(out.detach(), 0), g, 0), [n, c, pooledShape[2]! * pooledShape[3]!]);
+      const gz = reshape(scatterAdd(empty([n, c, h * wd], x.dtype), 2, indices, kept), x.shape);
+      [gx, gw, gb] = batchNormGradComposite(x, gz, p);
+    } else {
+      const gc = contiguous(g);
+      gx = x.requiresGrad ? uninit(x.shape, x.dtype) : null;
+      gw = weight?.requiresGrad ? empty([c], x.dtype) : null;
+      gb = bias?.requiresGrad ? empty([c], x.dtype) : null;
+      kernel("batchNormReluPoolBackward")(
+        data,
+        gc.storage.subarray(gc.offset),
+        out.storage,
+        idx,
+        n,
+        c,
+        h,
+        wd,
+        mean.storage,
+        invstd.storage,
+        w,
+        gx?.storage ?? null,
+        gw?.storage ?? null,
+        gb?.storage ?? null,
       );
     }
     return [gx, ...(weight ? [gw] : []), ...(bias ? [gb] : [])];

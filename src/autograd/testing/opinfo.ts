@@ -2088,6 +2088,56 @@ const batchNormInfo: OpInfo = {
   ],
 };
 
+/** BatchNorm → ReLU → 2×2 max-pool fused for training, against the three reference steps. */
+const batchNormReluPoolInfo: OpInfo = {
+  name: "batchNormReluPool",
+  differentiable: true,
+  samples: (mk) => [
+    {
+      desc: "training [3, 2, 4, 5] with weight and bias (odd width: floor mode)",
+      inputs: [mk.uniform([3, 2, 4, 5]), mk.uniform([2]), mk.uniform([2])],
+      op: (x, w, b) => nm.batchNormReluPool(x, { weight: w, bias: b }),
+      ref: (x, w, b) => {
+        const s = channelStats(x);
+        const y = batchNormRef(x, s.mean, s.var, w, b, 1e-5);
+        const z = { shape: y.shape, data: y.data.map((v) => Math.max(v, 0)) };
+        return R.pool2d(z, "max", {
+          kernel: [2, 2],
+          stride: [2, 2],
+          padding: [0, 0],
+          dilation: [1, 1],
+          ceilMode: false,
+        });
+      },
+    },
+    {
+      desc: "training [2, 3, 2, 2] without affine",
+      inputs: [mk.uniform([2, 3, 2, 2])],
+      op: (x) => nm.batchNormReluPool(x, { eps: 1e-3 }),
+      ref: (x) => {
+        const s = channelStats(x);
+        const y = batchNormRef(x, s.mean, s.var, null, null, 1e-3);
+        const z = { shape: y.shape, data: y.data.map((v) => Math.max(v, 0)) };
+        return R.pool2d(z, "max", {
+          kernel: [2, 2],
+          stride: [2, 2],
+          padding: [0, 0],
+          dilation: [1, 1],
+          ceilMode: false,
+        });
+      },
+    },
+  ],
+  errors: (mk) => [
+    {
+      desc: "weight of the wrong size",
+      call: () => nm.batchNormReluPool(mk.uniform([2, 3, 2, 2]), { weight: mk.uniform([2]) }),
+      type: ShapeError,
+      includes: ["batchNormReluPool", "[3]", "[2]"],
+    },
+  ],
+};
+
 /** Running statistics are updated in place, with the unbiased variance (PyTorch semantics). */
 const batchNormRunningInfo: OpInfo = {
   name: "batchNorm (running statistics update)",
@@ -2193,6 +2243,7 @@ export const opInfos: readonly OpInfo[] = [
   ...movementInfos,
   ...indexingInfos,
   batchNormInfo,
+  batchNormReluPoolInfo,
   batchNormRunningInfo,
   dropoutInfo,
 ];

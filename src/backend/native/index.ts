@@ -116,6 +116,33 @@ export interface NativeAddon {
     gBias: Float32Array | null,
     reluOut: Float32Array | null,
   ): void;
+  batchNormReluPool(
+    x: Float32Array,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    scale: Float32Array,
+    shift: Float32Array,
+    out: Float32Array,
+    indices: Int32Array,
+  ): void;
+  batchNormReluPoolBackward(
+    x: Float32Array,
+    g: Float32Array,
+    pooled: Float32Array,
+    indices: Int32Array,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    mean: Float32Array,
+    invstd: Float32Array,
+    weight: Float32Array | null,
+    gx: Float32Array | null,
+    gWeight: Float32Array | null,
+    gBias: Float32Array | null,
+  ): void;
   reduce(op: number, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
   softmax(log: boolean, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
   unary(op: number, x: Float32Array, meta: Float64Array, out: Float32Array): void;
@@ -410,6 +437,49 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
         F(gWeight),
         F(gBias),
         F(reluOut),
+      );
+    },
+    batchNormReluPool(x, n, c, h, w, scale, shift, out, indices) {
+      if (![x, scale, shift, out].every(isF32))
+        return ref.batchNormReluPool(x, n, c, h, w, scale, shift, out, indices);
+      const F = (a: TypedArray) => a as Float32Array;
+      lib.batchNormReluPool(F(x), n, c, h, w, F(scale), F(shift), F(out), indices);
+    },
+    batchNormReluPoolBackward(x, g, pooled, indices, n, c, h, w, mean, invstd, weight, gx, gWeight, gBias) {
+      const f32 = (a: TypedArray | null) => a === null || isF32(a);
+      if (![x, g, pooled, mean, invstd, weight, gx, gWeight, gBias].every(f32))
+        return ref.batchNormReluPoolBackward(
+          x,
+          g,
+          pooled,
+          indices,
+          n,
+          c,
+          h,
+          w,
+          mean,
+          invstd,
+          weight,
+          gx,
+          gWeight,
+          gBias,
+        );
+      const F = (a: TypedArray | null) => a as Float32Array | null;
+      lib.batchNormReluPoolBackward(
+        x as Float32Array,
+        g as Float32Array,
+        pooled as Float32Array,
+        indices,
+        n,
+        c,
+        h,
+        w,
+        mean as Float32Array,
+        invstd as Float32Array,
+        F(weight),
+        F(gx),
+        F(gWeight),
+        F(gBias),
       );
     },
     reduce(op, x, outer, size, inner, out) {

@@ -10,6 +10,8 @@ import { maxPool2d } from "./pool.js";
 import { gather, pad, scatterAdd } from "./indexing.js";
 import {
   batchNormBackward,
+  batchNormReluPool,
+  batchNormReluPoolBackward,
   batchNormStats,
   channelAffine,
   maxPool2dBackward,
@@ -36,6 +38,8 @@ export const refKernels: Kernels = {
   batchNormStats,
   channelAffine,
   batchNormBackward,
+  batchNormReluPool,
+  batchNormReluPoolBackward,
   gather,
   scatterAdd,
   pad,

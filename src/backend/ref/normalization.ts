@@ -104,3 +104,68 @@ export const maxPool2dBackward: Kernels["maxPool2dBackward"] = (g, indices, p, o
     }
   }
 };
+
+export const batchNormReluPool: Kernels["batchNormReluPool"] = (
+  x,
+  n,
+  c,
+  h,
+  w,
+  scale,
+  shift,
+  out,
+  indices,
+) => {
+  const ph = Math.floor(h / 2);
+  const pw = Math.floor(w / 2);
+  const round = out instanceof Float32Array ? Math.fround : (v: number) => v;
+  for (let plane = 0; plane < n * c; plane++) {
+    const a = scale[plane % c]!;
+    const s = shift[plane % c]!;
+    const base = plane * h * w;
+    const z = (i: number) => {
+      const v = round(x[base + i]! * a + s);
+      return v > 0 || Number.isNaN(v) ? v : 0;
+    };
+    for (let i = 0; i < ph; i++)
+      for (let j = 0; j < pw; j++) {
+        const t0 = 2 * i * w + 2 * j;
+        let best = z(t0);
+        let at = t0;
+        for (const t of [t0 + 1, t0 + w, t0 + w + 1]) {
+          if (Number.isNaN(best)) break;
+          const v = z(t);
+          if (v > best || Number.isNaN(v)) [best, at] = [v, t];
+        }
+        out[(plane * ph + i) * pw + j] = best;
+        indices[(plane * ph + i) * pw + j] = at;
+      }
+  }
+};
+
+export const batchNormReluPoolBackward: Kernels["batchNormReluPoolBackward"] = (
+  x,
+  g,
+  pooled,
+  indices,
+  n,
+  c,
+  h,
+  w,
+  mean,
+  invstd,
+  weight,
+  gx,
+  gWeight,
+  gBias,
+) => {
+  // The gradient reaching the ReLU's output, then batchNormBackward on it.
+  const gz = new Float64Array(n * c * h * w);
+  const P = Math.floor(h / 2) * Math.floor(w / 2);
+  for (let plane = 0; plane < n * c; plane++)
+    for (let k = 0; k < P; k++) {
+      const at = plane * P + k;
+      if (pooled[at]! > 0) gz[plane * h * w + indices[at]!] = g[at]!;
+    }
+  batchNormBackward(x, gz, n, c, h * w, mean, invstd, weight, gx, gWeight, gBias);
+};

@@ -14,6 +14,7 @@ import { ShapeError, ValueError } from "../../errors.js";
 import { Module } from "../module.js";
 import { Parameter } from "../parameter.js";
 import * as F from "../functional.js";
+import { batchNormReluPool } from "../../autograd/ops/normalization.js";
 
 export interface BatchNormLayerOptions {
   eps?: number;
@@ -84,7 +85,15 @@ abstract class BatchNormBase extends Module {
     return this.normalize(x, true);
   }
 
-  private normalize(x: Tensor, relu: boolean): Tensor {
+  /**
+   * maxPool2d(relu(forward(x)), 2) with the ReLU output never stored (training mode; otherwise
+   * the three steps in turn): what nn's fusion runs for BatchNorm2d → ReLU → MaxPool2d(2).
+   */
+  forwardReluPool(x: Tensor): Tensor {
+    return this.normalize(x, true, true);
+  }
+
+  private normalize(x: Tensor, relu: boolean, pool = false): Tensor {
     this.checkInput(x);
     let momentum = this.momentum ?? 0;
     if (this.training && this.numBatchesTracked) {
@@ -93,7 +102,7 @@ abstract class BatchNormBase extends Module {
       if (this.momentum === null) momentum = 1 / count[0]!;
     }
     const useBatchStats = this.training || this.runningMean === null;
-    return F.batchNorm(x, {
+    return (pool ? batchNormReluPool : F.batchNorm)(x, {
       // In eval mode without running stats, batch statistics are used and nothing is updated.
       runningMean: this.training || this.trackRunningStats ? this.runningMean : null,
       runningVar: this.training || this.trackRunningStats ? this.runningVar : null,
