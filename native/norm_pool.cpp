@@ -6,6 +6,8 @@
 // pooled grid, gathering x at the argmax, and only the final gx pass touches every element.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "norm.h"
 #include "threadpool.h"
@@ -21,20 +23,46 @@ void batch_norm_relu_pool(const float* x, int64_t n, int64_t c, int64_t h, int64
       const float* xp = x + pl * HW;
       float* op = out + pl * P;
       int32_t* ip = idx + pl * P;
-      // z = relu(x·a + s) with NaN kept; the window's taps in row-major order, the first maximum
-      // (or the first NaN) wins, as in max_pool2d.
-      auto z = [&](int64_t i) {
-        const float v = xp[i] * a + s;
-        return v > 0.f || v != v ? v : 0.f;
+      // z = relu(x·a + s) with NaN kept. Per window the taps in row-major order, the first
+      // maximum wins, as in max_pool2d; written like its 2×2 fast path (no NaN) and redone
+      // exactly below if the plane holds a NaN.
+      auto z = [a, s](float v) {
+        // relu with an integer mask: as a ternary GCC emits a branch, which mispredicts on half
+        // the (random-signed) values and made this kernel 4× slower.
+        const float t = v * a + s;
+        uint32_t bits;
+        std::memcpy(&bits, &t, sizeof bits);
+        bits &= 0u - static_cast<uint32_t>((t > 0.f) | (t != t));
+        float r;
+        std::memcpy(&r, &bits, sizeof r);
+        return r;
       };
+      int nan = 0;
+      for (int64_t i = 0; i < ph; i++) {
+        const float* r0 = xp + 2 * i * w;
+        const float* r1 = r0 + w;
+        const int32_t base = static_cast<int32_t>(2 * i * w);
+        for (int64_t j = 0; j < pw; j++) {
+          const float va = z(r0[2 * j]), vb = z(r0[2 * j + 1]), vc = z(r1[2 * j]), vd = z(r1[2 * j + 1]);
+          nan |= (va != va) | (vb != vb) | (vc != vc) | (vd != vd);
+          float best = va;
+          int32_t bi = base + static_cast<int32_t>(2 * j);
+          if (vb > best) best = vb, bi = base + static_cast<int32_t>(2 * j + 1);
+          if (vc > best) best = vc, bi = base + static_cast<int32_t>(w + 2 * j);
+          if (vd > best) best = vd, bi = base + static_cast<int32_t>(w + 2 * j + 1);
+          op[i * pw + j] = best;
+          ip[i * pw + j] = bi;
+        }
+      }
+      if (nan == 0) continue;
       for (int64_t i = 0; i < ph; i++) {
         for (int64_t j = 0; j < pw; j++) {
           const int64_t t0 = 2 * i * w + 2 * j;
           const int64_t taps[4] = {t0, t0 + 1, t0 + w, t0 + w + 1};
-          float best = z(t0);
+          float best = z(xp[t0]);
           int64_t bi = t0;
           for (int k = 1; k < 4 && best == best; k++) {
-            const float v = z(taps[k]);
+            const float v = z(xp[taps[k]]);
             if (v > best || v != v) best = v, bi = taps[k];
           }
           op[i * pw + j] = best;
