@@ -4,6 +4,7 @@
 #pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,fma")
 #include <immintrin.h>
 
+#include "avx512_transpose.h"
 #include "conv_direct.h"
 
 // GCC 12 warns inside its own intrinsics headers (the "undefined" pass-through operand of the
@@ -75,38 +76,6 @@ void tiles(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
   }
 }
 
-// r[i] (16 floats each) := column i of the 16×16 block held in r: pairs interleaved, then 4×4
-// blocks, then 128-bit lanes across registers.
-inline void transpose16(__m512 r[16]) {
-  __m512 t[16];
-#pragma GCC unroll 8
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-  }
-#pragma GCC unroll 4
-  for (int g = 0; g < 4; g++) {
-    const int b = 4 * g;
-    r[b + 0] = _mm512_shuffle_ps(t[b + 0], t[b + 2], 0x44);
-    r[b + 1] = _mm512_shuffle_ps(t[b + 0], t[b + 2], 0xEE);
-    r[b + 2] = _mm512_shuffle_ps(t[b + 1], t[b + 3], 0x44);
-    r[b + 3] = _mm512_shuffle_ps(t[b + 1], t[b + 3], 0xEE);
-  }
-#pragma GCC unroll 4
-  for (int s = 0; s < 4; s++) {
-    const __m512 v = _mm512_shuffle_f32x4(r[s], r[4 + s], 0x88);
-    const __m512 w = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0x88);
-    const __m512 v2 = _mm512_shuffle_f32x4(r[s], r[4 + s], 0xDD);
-    const __m512 w2 = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0xDD);
-    t[s + 0] = _mm512_shuffle_f32x4(v, w, 0x88);
-    t[s + 8] = _mm512_shuffle_f32x4(v, w, 0xDD);
-    t[s + 4] = _mm512_shuffle_f32x4(v2, w2, 0x88);
-    t[s + 12] = _mm512_shuffle_f32x4(v2, w2, 0xDD);
-  }
-#pragma GCC unroll 16
-  for (int i = 0; i < 16; i++) r[i] = t[i];
-}
-
 // max(a, b) that returns NaN when either is NaN (like PyTorch's max-pool).
 inline __m512 max_nan(__m512 a, __m512 b) {
   const __m512 m = _mm512_max_ps(a, b);  // b when unordered
@@ -148,7 +117,7 @@ void to_planes(const DirectConvJob& j, const float* src, int64_t P, int64_t p0, 
       __m512 r[16];
 #pragma GCC unroll 16
       for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(src + (p + i) * j.O_pad + o);
-      transpose16(r);
+      transpose16_regs(r);
 #pragma GCC unroll 16
       for (int i = 0; i < 16; i++) {
         const int64_t at = (o + i) * P + p;
@@ -177,7 +146,7 @@ void channels_last(const float* src, int64_t O, int64_t P, float* dst, int64_t O
       __m512 r[16];
 #pragma GCC unroll 16
       for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + (o + i) * P + p);
-      transpose16(r);
+      transpose16_regs(r);
 #pragma GCC unroll 16
       for (int i = 0; i < 16; i++) _mm512_store_ps(dst + (p + i) * O_pad + o, r[i]);
     }

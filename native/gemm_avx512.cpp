@@ -9,6 +9,7 @@
 #pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,fma")
 #include <immintrin.h>
 
+#include "avx512_transpose.h"
 #include "gemm.h"
 
 namespace nabla {
@@ -186,37 +187,14 @@ void ukernel_8x48_rows(int64_t kc, const float* __restrict a, const float* base,
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
-// 16×16 transpose in registers: pairs interleaved (unpack), then 4×4 blocks (shuffle_ps), then
-// the 128-bit lanes gathered across registers (shuffle_f32x4).
+// dst[j * dst_stride + i] = src[i][j] for i, j < 16.
 void transpose16(const float* const* src, float* dst, int64_t dst_stride) {
-  __m512 r[16], t[16];
+  __m512 r[16];
 #pragma GCC unroll 16
   for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src[i]);
-#pragma GCC unroll 8
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-  }
-  // r[g*4 + s], lane L: column 4L + s of rows 4g .. 4g+3.
-#pragma GCC unroll 4
-  for (int g = 0; g < 4; g++) {
-    const int b = 4 * g;
-    r[b + 0] = _mm512_shuffle_ps(t[b + 0], t[b + 2], 0x44);
-    r[b + 1] = _mm512_shuffle_ps(t[b + 0], t[b + 2], 0xEE);
-    r[b + 2] = _mm512_shuffle_ps(t[b + 1], t[b + 3], 0x44);
-    r[b + 3] = _mm512_shuffle_ps(t[b + 1], t[b + 3], 0xEE);
-  }
-#pragma GCC unroll 4
-  for (int s = 0; s < 4; s++) {
-    const __m512 v = _mm512_shuffle_f32x4(r[s], r[4 + s], 0x88);
-    const __m512 w = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0x88);
-    const __m512 v2 = _mm512_shuffle_f32x4(r[s], r[4 + s], 0xDD);
-    const __m512 w2 = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0xDD);
-    _mm512_storeu_ps(dst + (s + 0) * dst_stride, _mm512_shuffle_f32x4(v, w, 0x88));
-    _mm512_storeu_ps(dst + (s + 8) * dst_stride, _mm512_shuffle_f32x4(v, w, 0xDD));
-    _mm512_storeu_ps(dst + (s + 4) * dst_stride, _mm512_shuffle_f32x4(v2, w2, 0x88));
-    _mm512_storeu_ps(dst + (s + 12) * dst_stride, _mm512_shuffle_f32x4(v2, w2, 0xDD));
-  }
+  transpose16_regs(r);
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * dst_stride, r[i]);
 }
 
 }  // namespace

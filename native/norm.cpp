@@ -102,13 +102,8 @@ void batch_norm_backward_impl(const float* x, G grad, int64_t n, int64_t c, int6
         const int64_t off = (i * c + ch) * inner;
         grad_sums(grad.from(off), x + off, inner, mu, sg, sgd);
       }
-      if (gb) gb[ch] = static_cast<float>(sg);
-      if (gw) gw[ch] = static_cast<float>(sgd * is);
+      const auto [k1, k2, k3] = bn_grad_finish(ch, sg, sgd, m, is, weight, gw, gb);
       if (!gx) continue;
-      const double w = weight ? weight[ch] : 1.0;
-      const float k1 = static_cast<float>(w * is);
-      const float k2 = static_cast<float>(-w * is * is * is * sgd / m);
-      const float k3 = static_cast<float>(-w * is * sg / m);
       for (int64_t i = 0; i < n; i++) {
         const int64_t off = (i * c + ch) * inner;
         const G gp = grad.from(off);

@@ -36,4 +36,17 @@ void batch_norm_relu_pool_backward(const float* x, const float* g, const float* 
                                    int64_t c, int64_t h, int64_t w, const float* mean, const float* invstd,
                                    const float* weight, float* gx, float* gw, float* gb);
 
+// Given Σ g and Σ g·(x − mean) of channel ch over m elements: writes gBias = Σ g and
+// gWeight = Σ g·x̂ (when asked for), and returns k1, k2, k3 with gx = k1·g + k2·(x − mean) + k3.
+struct BnGradCoeffs {
+  float k1, k2, k3;
+};
+inline BnGradCoeffs bn_grad_finish(int64_t ch, double sg, double sgd, double m, double invstd, const float* weight,
+                                   float* gw, float* gb) {
+  if (gb) gb[ch] = static_cast<float>(sg);
+  if (gw) gw[ch] = static_cast<float>(sgd * invstd);
+  const double w = weight ? weight[ch] : 1.0, is = invstd;
+  return {static_cast<float>(w * is), static_cast<float>(-w * is * is * is * sgd / m), static_cast<float>(-w * is * sg / m)};
+}
+
 }  // namespace nabla

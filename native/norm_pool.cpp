@@ -101,13 +101,8 @@ void batch_norm_relu_pool_backward(const float* x, const float* g, const float* 
         sg += s1;
         sgd += s2;
       }
-      if (gb) gb[ch] = static_cast<float>(sg);
-      if (gw) gw[ch] = static_cast<float>(sgd * is);
+      const auto [k1, k2, k3] = bn_grad_finish(ch, sg, sgd, m, is, weight, gw, gb);
       if (!gx) continue;
-      const double wv = weight ? weight[ch] : 1.0;
-      const float k1 = static_cast<float>(wv * is);
-      const float k2 = static_cast<float>(-wv * is * is * is * sgd / m);
-      const float k3 = static_cast<float>(-wv * is * sg / m);
       for (int64_t i = 0; i < n; i++) {
         const int64_t pl = i * c + ch;
         const float* xp = x + pl * HW;

@@ -2088,6 +2088,20 @@ const batchNormInfo: OpInfo = {
   ],
 };
 
+/** Training batch norm with the batch's statistics, then ReLU, then a 2×2 stride-2 max-pool. */
+function batchNormReluPoolRef(x: Nd, w: Nd | null, b: Nd | null, eps: number): Nd {
+  const s = channelStats(x);
+  const y = batchNormRef(x, s.mean, s.var, w, b, eps);
+  const z = { shape: y.shape, data: y.data.map((v) => Math.max(v, 0)) };
+  return R.pool2d(z, "max", {
+    kernel: [2, 2],
+    stride: [2, 2],
+    padding: [0, 0],
+    dilation: [1, 1],
+    ceilMode: false,
+  });
+}
+
 /** BatchNorm → ReLU → 2×2 max-pool fused for training, against the three reference steps. */
 const batchNormReluPoolInfo: OpInfo = {
   name: "batchNormReluPool",
@@ -2097,35 +2111,13 @@ const batchNormReluPoolInfo: OpInfo = {
       desc: "training [3, 2, 4, 5] with weight and bias (odd width: floor mode)",
       inputs: [mk.uniform([3, 2, 4, 5]), mk.uniform([2]), mk.uniform([2])],
       op: (x, w, b) => nm.batchNormReluPool(x, { weight: w, bias: b }),
-      ref: (x, w, b) => {
-        const s = channelStats(x);
-        const y = batchNormRef(x, s.mean, s.var, w, b, 1e-5);
-        const z = { shape: y.shape, data: y.data.map((v) => Math.max(v, 0)) };
-        return R.pool2d(z, "max", {
-          kernel: [2, 2],
-          stride: [2, 2],
-          padding: [0, 0],
-          dilation: [1, 1],
-          ceilMode: false,
-        });
-      },
+      ref: (x, w, b) => batchNormReluPoolRef(x, w, b, 1e-5),
     },
     {
       desc: "training [2, 3, 2, 2] without affine",
       inputs: [mk.uniform([2, 3, 2, 2])],
       op: (x) => nm.batchNormReluPool(x, { eps: 1e-3 }),
-      ref: (x) => {
-        const s = channelStats(x);
-        const y = batchNormRef(x, s.mean, s.var, null, null, 1e-3);
-        const z = { shape: y.shape, data: y.data.map((v) => Math.max(v, 0)) };
-        return R.pool2d(z, "max", {
-          kernel: [2, 2],
-          stride: [2, 2],
-          padding: [0, 0],
-          dilation: [1, 1],
-          ceilMode: false,
-        });
-      },
+      ref: (x) => batchNormReluPoolRef(x, null, null, 1e-3),
     },
   ],
   errors: (mk) => [
