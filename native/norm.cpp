@@ -52,15 +52,21 @@ struct ReluGrad {
   ReluGrad from(int64_t off) const { return {g + off, y + off}; }
   float operator()(int64_t i) const {
     uint32_t bits;
-    const float gv = g[i];
+    int32_t yb;
+    const float gv = g[i], yv = y[i];
     std::memcpy(&bits, &gv, sizeof bits);
-    bits &= 0u - static_cast<uint32_t>(y[i] > 0.f);
+    std::memcpy(&yb, &yv, sizeof yb);
+    bits &= 0u - static_cast<uint32_t>(yb > 0);  // y > 0 from its bits, as vec() below
     float out;
     std::memcpy(&out, &bits, sizeof out);
     return out;
   }
   v8f vec(int64_t i) const {
-    const v8i keep = load8(y + i) > v8f{};
+    // y > 0 from y's bits with integer arithmetic: all-ones exactly when the bits are a positive
+    // int32 (NaN aside, which poisons the whole channel anyway). A vector float comparison here
+    // is lowered to scalar compares on the baseline ISA, which made this path 2× slower.
+    const v8i v = reinterpret_cast<v8i>(load8(y + i));
+    const v8i keep = (reinterpret_cast<v8i>(v8u{} - reinterpret_cast<v8u>(v)) & ~v) >> 31;
     return reinterpret_cast<v8f>(reinterpret_cast<v8i>(load8(g + i)) & keep);
   }
 };

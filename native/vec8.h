@@ -17,6 +17,7 @@ namespace nabla {
 
 typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
+typedef uint32_t v8u __attribute__((vector_size(32)));
 
 inline v8f load8(const float* p) {
   v8f v;
