@@ -34,6 +34,7 @@ function isFoldableBn(m: AnyModule | undefined, channels: number): m is BatchNor
     m instanceof BatchNorm2d &&
     plain(m) &&
     !m.training &&
+    m.trackRunningStats &&
     m.runningMean !== null &&
     m.runningVar !== null &&
     m.numFeatures === channels
