@@ -362,8 +362,6 @@ namespace {
 
 // ---- direct convolution (conv_direct.h): output channels in the vector lanes -----------------
 
-// Picks the register tile that wastes the fewest lanes and pixels on this shape (ties: the larger
-// tile, then the one with fewer loads per FMA). False if the direct kernels do not apply.
 // NABLA_CONV_DIRECT=0 keeps every convolution on the GEMM path (for benchmarks).
 bool direct_enabled() {
   static const bool off = [] {
@@ -373,6 +371,8 @@ bool direct_enabled() {
   return !off && kDirectConvRowsAvx512 != nullptr && std::strcmp(gemm_kernel().isa, "avx512") == 0;
 }
 
+// Picks the register tile that wastes the fewest lanes and pixels on this shape (ties: the larger
+// tile, then the one with fewer loads per FMA). False if the direct kernels do not apply.
 bool direct_plan(const ConvParams& p, DirectTile& tile) {
   if (!direct_enabled()) return false;
   if (p.groups != 1 || p.dh != 1 || p.dw != 1 || is_pointwise(p)) return false;
@@ -505,7 +505,6 @@ void direct_backward_weight(const float* x, const float* gy, const ConvParams& p
 }
 
 }  // namespace
-
 
 // The convolution and a pool-free epilogue: the direct path when it applies, else the GEMM or
 // depthwise paths with the epilogue applied to each image right after its GEMM.

@@ -29,7 +29,7 @@ struct DirectConvJob {
   bool pool;              // then a 2×2 stride-2 max-pool (floor mode; no residual with it)
   float* yb;              // channel-last scratch: [OH·OW][O_pad], then [OH/2·OW/2][O_pad] if pool
   float* y;               // NCHW output of this image (O planes of OH·OW, or of OH/2·OW/2)
-  int cols, vecs;         // the register tile, from direct_conv_tile()
+  int cols, vecs;         // the register tile, from direct_plan() in conv.cpp
 };
 
 // Computes output rows [oh0, oh1) of the job's image into y (through yb); with pool, conv rows
@@ -56,7 +56,7 @@ extern const DirectGradFn kDirectGradAvx512;
 using ChannelsLastFn = void (*)(const float* src, int64_t O, int64_t P, float* dst, int64_t O_pad);
 extern const ChannelsLastFn kChannelsLastAvx512;
 
-// The register tiles compiled (COLS pixels × 16·V channels), for direct_conv_tile.
+// The register tiles compiled (COLS pixels × 16·V channels), for direct_plan() in conv.cpp.
 struct DirectTile {
   int cols, vecs;
 };

@@ -38,42 +38,8 @@ export interface BatchNormOptions {
  * gradient rule is written in tensor ops instead, so higher derivatives follow.
  */
 export function batchNorm(x: Tensor, options: BatchNormOptions = {}): Tensor {
-  if (x.ndim < 2) throw new ShapeError(`batchNorm: input must be [N, C, ...], got ${formatShape(x.shape)}`);
-  const c = x.shape[1]!;
-  const eps = options.eps ?? 1e-5;
-  const momentum = options.momentum ?? 0.1;
-  const { runningMean = null, runningVar = null, weight = null, bias = null } = options;
-  for (const [name, t] of [
-    ["runningMean", runningMean],
-    ["runningVar", runningVar],
-    ["weight", weight],
-    ["bias", bias],
-  ] as const) {
-    if (t && (t.ndim !== 1 || t.shape[0] !== c)) {
-      throw new ShapeError(
-        `batchNorm: ${name} must have shape [${c}] for input ${formatShape(x.shape)}, got ${formatShape(t.shape)}`,
-      );
-    }
-  }
-  const training = options.training ?? true;
-  const params: BatchNormParams = {
-    runningMean,
-    runningVar,
-    weight,
-    bias,
-    momentum,
-    eps,
-    relu: options.relu ?? false,
-  };
-  if (training) {
-    const count = x.numel / c;
-    if (count <= 1)
-      throw new ValueError(
-        `batchNorm: expected more than 1 value per channel when training, got input ${formatShape(x.shape)}`,
-      );
-  } else if (!runningMean || !runningVar) {
-    throw new ValueError("batchNorm: evaluation mode needs runningMean and runningVar");
-  }
+  const { training, ...params } = batchNormParams("batchNorm", x, options);
+  const { runningMean, runningVar, weight, bias } = params;
   // Mixed or integer dtypes take the composite path, which promotes like the tensor ops do.
   const fusable =
     isFloating(x.dtype) && [runningMean, runningVar, weight, bias].every((t) => !t || t.dtype === x.dtype);
@@ -92,6 +58,40 @@ interface BatchNormParams {
   momentum: number;
   eps: number;
   relu: boolean;
+}
+
+/** The options checked against x and completed with their defaults (batchNorm, batchNormReluPool). */
+function batchNormParams(
+  op: string,
+  x: Tensor,
+  options: BatchNormOptions,
+): BatchNormParams & { training: boolean } {
+  if (x.ndim < 2) throw new ShapeError(`${op}: input must be [N, C, ...], got ${formatShape(x.shape)}`);
+  const c = x.shape[1]!;
+  const { runningMean = null, runningVar = null, weight = null, bias = null } = options;
+  for (const [name, t] of [
+    ["runningMean", runningMean],
+    ["runningVar", runningVar],
+    ["weight", weight],
+    ["bias", bias],
+  ] as const) {
+    if (t && (t.ndim !== 1 || t.shape[0] !== c)) {
+      throw new ShapeError(
+        `${op}: ${name} must have shape [${c}] for input ${formatShape(x.shape)}, got ${formatShape(t.shape)}`,
+      );
+    }
+  }
+  const training = options.training ?? true;
+  if (training && x.numel / c <= 1) {
+    throw new ValueError(
+      `${op}: expected more than 1 value per channel when training, got input ${formatShape(x.shape)}`,
+    );
+  } else if (!training && (!runningMean || !runningVar)) {
+    throw new ValueError(`${op}: evaluation mode needs runningMean and runningVar`);
+  }
+  const momentum = options.momentum ?? 0.1;
+  const eps = options.eps ?? 1e-5;
+  return { runningMean, runningVar, weight, bias, momentum, eps, relu: options.relu ?? false, training };
 }
 
 /** Every dim but the channel dim 1. */
@@ -186,32 +186,14 @@ function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
  * not [N, C, H, W] with H, W ≥ 2, run the three ops one after the other.
  */
 export function batchNormReluPool(x: Tensor, options: BatchNormOptions = {}): Tensor {
-  const training = options.training ?? true;
+  const { training, ...params } = batchNormParams("batchNormReluPool", x, options);
+  const p: BatchNormParams = { ...params, relu: true };
+  const perChannel = [p.runningMean, p.runningVar, p.weight, p.bias];
   const simple = x.ndim === 4 && x.shape[2]! >= 2 && x.shape[3]! >= 2 && training && isFloating(x.dtype);
-  const params = [options.runningMean, options.runningVar, options.weight, options.bias];
-  if (!simple || !params.every((t) => !t || t.dtype === x.dtype)) {
+  if (!simple || !perChannel.every((t) => !t || t.dtype === x.dtype)) {
     return maxPool2d(batchNorm(x, { ...options, relu: true }), { kernelSize: 2, stride: 2 });
   }
-  // batchNorm's own checks (shapes, batch size), on a path that does not compute anything.
   const c = x.shape[1]!;
-  for (const t of params)
-    if (t && (t.ndim !== 1 || t.shape[0] !== c))
-      throw new ShapeError(
-        `batchNormReluPool: per-channel tensors must have shape [${c}], got ${formatShape(t.shape)}`,
-      );
-  if (x.numel / c <= 1)
-    throw new ValueError(
-      `batchNormReluPool: expected more than 1 value per channel when training, got ${formatShape(x.shape)}`,
-    );
-  const p: BatchNormParams = {
-    runningMean: options.runningMean ?? null,
-    runningVar: options.runningVar ?? null,
-    weight: options.weight ?? null,
-    bias: options.bias ?? null,
-    momentum: options.momentum ?? 0.1,
-    eps: options.eps ?? 1e-5,
-    relu: true,
-  };
   const { weight, bias } = p;
   const { data, n, w, mean, invstd, scale, shift } = trainingStats(x, p);
   const [h, wd] = [x.shape[2]!, x.shape[3]!];
