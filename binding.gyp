@@ -10,6 +10,7 @@
         "native/threadpool.cpp",
         "native/gemm.cpp",
         "native/gemm_avx512.cpp",
+        "native/gemv_avx512.cpp",
         "native/gemm_avx2.cpp",
         "native/gemm_generic.cpp",
         "native/conv.cpp",

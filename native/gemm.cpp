@@ -357,11 +357,19 @@ void gemm_small_m(int64_t m, int64_t n, int64_t k, const float* a, bool trans_a,
     rows = t;
   }
   const int parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n / 16)));
+  // On AVX-512 the weight streams through hand-written kernels (GCC's vectorisation of the loops
+  // below targets the baseline ISA); a column range is the same work whichever thread runs it.
+  const bool avx512 = kGemvAvx512.dot != nullptr && std::strcmp(gemm_kernel().isa, "avx512") == 0;
   parallel_for(n, parts, [&](int64_t j0, int64_t j1) {
     for (int64_t i = 0; i < m; i++) {
       const float* x = rows + i * k;
       float* ci = c + i * n;
-      if (trans_b) {
+      if (avx512) {
+        if (trans_b)
+          kGemvAvx512.dot(x, b, k, j0, j1, ci);
+        else
+          kGemvAvx512.axpy(x, b, k, n, j0, j1, ci);
+      } else if (trans_b) {
         for (int64_t j = j0; j < j1; j++) ci[j] = dot(x, b + j * k, k);
       } else {
         // c[i][j] = Σ_kk x[kk]·B[kk][j], accumulated over kk in order for every j.

@@ -86,6 +86,16 @@ void gemm(int64_t M, int64_t N, int64_t K, Operand A, Operand B, float* C, int64
 // weight is read once instead of being repacked on every call. Fixed summation order per element
 // (16 partial sums over k, combined pairwise), so results do not depend on `threads`.
 constexpr int64_t kSmallM = 4;
+
+// The one-row kernels behind gemm_small_m on AVX-512 (gemv_avx512.cpp; null members elsewhere):
+// dot: c[j] = Σ_q x[q]·w[j][q] for j in [j0, j1), w rows of length k;
+// axpy: c[j] = Σ_q x[q]·b[q][j] for j in [j0, j1), b of k rows with stride n.
+struct GemvKernels {
+  void (*dot)(const float* x, const float* w, int64_t k, int64_t j0, int64_t j1, float* c);
+  void (*axpy)(const float* x, const float* b, int64_t k, int64_t n, int64_t j0, int64_t j1, float* c);
+};
+extern const GemvKernels kGemvAvx512;
+
 void gemm_small_m(int64_t m, int64_t n, int64_t k, const float* a, bool trans_a, const float* b, bool trans_b,
                   float* c, int threads);
 

@@ -8,9 +8,11 @@
 // shape; the engine sums them back to each input's shape once, here, never inside a rule.
 import { AutogradError } from "../errors.js";
 import type { Tensor } from "../tensor/tensor.js";
+import type { TypedArray } from "../tensor/dtype.js";
 import { shapesEqual } from "../tensor/shape.js";
 import { sumToShape } from "./ops/reduce.js";
 import { add } from "./ops/elementwise.js";
+import { GradientLedger } from "./recycle.js";
 
 /** Maps the gradient of an op's output to the gradients of its inputs (null: no gradient). */
 export type GradientRule = (gradOutput: Tensor) => (Tensor | null)[];
@@ -18,6 +20,11 @@ export type GradientRule = (gradOutput: Tensor) => (Tensor | null)[];
 export class GradNode {
   /** Set by Tensor.retainGrad(): this node's output also keeps its .grad. */
   retained: Tensor | null = null;
+  /**
+   * Storage that only the graph references (see ownByGraph): once this node's backward has run
+   * and released its saved tensors, backward() recycles it.
+   */
+  owned: TypedArray[] | null = null;
 
   constructor(
     readonly name: string,
@@ -68,6 +75,18 @@ export function record(name: string, inputs: readonly Tensor[], output: Tensor, 
     output.gradFn = new GradNode(name, inputs, rule);
   }
   return output;
+}
+
+/**
+ * Declares that nothing outside the graph references `storage` (an op's internal saved tensor,
+ * or an activation passed between built-in layers that keep no reference to it), so that once
+ * `node`'s backward has run, a backward() that frees the graph may reuse the memory. `node` must
+ * be the op that produced the storage: every other user of it is downstream of that op and has
+ * run its backward first. No-op without a node.
+ */
+export function ownByGraph(node: GradNode | null, storage: TypedArray): void {
+  if (node === null) return;
+  (node.owned ??= []).push(storage);
 }
 
 export interface GradOptions {
@@ -146,42 +165,70 @@ function run(
     }
   }
 
+  // backward() without createGraph recycles the gradient buffers it allocates once they are dead
+  // (see recycle.ts); grad() returns gradients to the caller and keeps every buffer.
+  const ledger = targets === null && !createGraph ? new GradientLedger() : null;
   const nodeGrads = new Map<GradNode, Tensor>();
   const leafGrads = new Map<Tensor, Tensor>();
   const accumulate = (t: Tensor, g: Tensor) => {
-    if (t.gradFn) {
-      const prev = nodeGrads.get(t.gradFn);
-      nodeGrads.set(t.gradFn, prev ? add(prev, g) : g);
-    } else if (t.requiresGrad) {
-      const prev = leafGrads.get(t);
-      leafGrads.set(t, prev ? add(prev, g) : g);
+    const grads: Map<unknown, Tensor> | null = t.gradFn ? nodeGrads : t.requiresGrad ? leafGrads : null;
+    if (grads === null) return;
+    const key = t.gradFn ?? t;
+    const prev = grads.get(key);
+    const total = prev ? add(prev, g) : g;
+    grads.set(key, total);
+    ledger?.hold(total);
+    if (prev) {
+      ledger?.release(prev);
+      ledger?.discard(g);
     }
   };
 
   const mode = createGraph ? enableGrad : noGrad;
-  mode(() => {
-    outputs.forEach((out, i) => accumulate(out, seeds[i]!));
-    // `order` lists inputs before outputs; walk it backwards, from the outputs to the leaves.
-    for (let k = order.length - 1; k >= 0; k--) {
-      const node = order[k]!;
-      const g = nodeGrads.get(node);
-      if (g === undefined || (needed !== null && !needed.has(node))) continue;
-      if (node.retained) node.retained.grad = createGraph ? g : g.detach();
-      if (node.rule === null) {
-        throw new AutogradError(
-          `backward through ${node.name} a second time: its saved tensors were freed after the first ` +
-            `backward; pass retainGraph: true to the first call if you need to backward twice`,
-        );
+  try {
+    mode(() => {
+      outputs.forEach((out, i) => accumulate(out, seeds[i]!));
+      // `order` lists inputs before outputs; walk it backwards, from the outputs to the leaves.
+      for (let k = order.length - 1; k >= 0; k--) {
+        const node = order[k]!;
+        const g = nodeGrads.get(node);
+        if (g === undefined || (needed !== null && !needed.has(node))) continue;
+        if (node.retained) {
+          node.retained.grad = createGraph ? g : g.detach();
+          ledger?.escape(g);
+        }
+        if (node.rule === null) {
+          throw new AutogradError(
+            `backward through ${node.name} a second time: its saved tensors were freed after the first ` +
+              `backward; pass retainGraph: true to the first call if you need to backward twice`,
+          );
+        }
+        const inputGrads = node.rule(g);
+        if (!retainGraph) {
+          node.rule = null;
+          if (node.owned && ledger) {
+            for (const storage of node.owned) ledger.recycleOwned(storage, nodeGrads, leafGrads);
+          }
+          node.owned = null;
+        }
+        node.inputs.forEach((input, i) => {
+          const gi = inputGrads[i];
+          if (!gi || !input.requiresGrad) return;
+          if (shapesEqual(gi.shape, input.shape)) return accumulate(input, gi);
+          accumulate(input, sumToShape(gi, input.shape));
+          ledger?.discard(gi);
+        });
+        // This node's gradient is consumed: its buffer is free unless an input's gradient is a
+        // view of it (the rule of an add or a reshape passes it through).
+        if (ledger) {
+          nodeGrads.delete(node);
+          ledger.release(g);
+        }
       }
-      const inputGrads = node.rule(g);
-      if (!retainGraph) node.rule = null;
-      node.inputs.forEach((input, i) => {
-        const gi = inputGrads[i];
-        if (!gi || !input.requiresGrad) return;
-        accumulate(input, shapesEqual(gi.shape, input.shape) ? gi : sumToShape(gi, input.shape));
-      });
-    }
-  });
+    });
+  } finally {
+    ledger?.close();
+  }
 
   if (targets !== null) {
     const result = new Map<Tensor, Tensor>();
@@ -193,8 +240,13 @@ function run(
   }
   for (const [leaf, g] of leafGrads) {
     const gNew = createGraph ? g : g.detach();
-    leaf.grad =
-      leaf.grad === null ? gNew : createGraph ? add(leaf.grad, gNew) : noGrad(() => add(leaf.grad!, gNew));
+    if (leaf.grad === null) {
+      ledger?.escape(g);
+      leaf.grad = gNew;
+    } else {
+      leaf.grad = createGraph ? add(leaf.grad, gNew) : noGrad(() => add(leaf.grad!, gNew));
+      ledger?.release(g);
+    }
   }
   return leafGrads;
 }

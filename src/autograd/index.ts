@@ -1,5 +1,6 @@
 // Autograd: the tape engine and every op, as free functions.
 export { backward, grad, noGrad, enableGrad, isGradEnabled, GradNode, type GradOptions } from "./engine.js";
+export { setBufferRecycling } from "./recycle.js";
 export * from "./ops/elementwise.js";
 export * from "./ops/reduce.js";
 export * from "./ops/movement.js";

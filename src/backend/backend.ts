@@ -307,6 +307,11 @@ export interface Backend {
    * documentation says they accumulate into it (maxPool2dBackward, scatterAdd).
    */
   allocUninit?(dtype: DType, n: number): TypedArray;
+  /**
+   * Takes back a buffer that nothing references any more (a dead gradient, see
+   * autograd/recycle.ts), for `allocUninit` to hand out again. Absent: buffers are left to the GC.
+   */
+  recycle?(buffer: ArrayBuffer): void;
   /** The kernels this backend implements; the rest fall back to the reference backend. */
   readonly kernels: Partial<Kernels>;
 }

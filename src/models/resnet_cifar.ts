@@ -13,6 +13,7 @@ import { AdaptiveAvgPool2d } from "../nn/layers/pooling.js";
 import { Identity } from "../nn/layers/misc.js";
 import { Linear } from "../nn/layers/linear.js";
 import { bnRelu, fusionEnabled, runFusedConvBn } from "../nn/fuse.js";
+import { childrenKeepNoReference, handIntermediatesToGraph } from "../nn/graph_owned.js";
 
 export interface CifarResNetOptions {
   numClasses?: number;
@@ -54,8 +55,24 @@ export class CifarBasicBlock extends Module {
         if (y) return y;
       }
     }
-    const out = this.bn2.call(this.conv2.call(bnRelu(this.bn1, this.relu, this.conv1.call(x))));
-    return this.relu.call(out.add(this.shortcut.call(x)));
+    const c1 = this.conv1.call(x);
+    const r1 = bnRelu(this.bn1, this.relu, c1);
+    const c2 = this.conv2.call(r1);
+    const b2 = this.bn2.call(c2);
+    const sum = b2.add(this.shortcut.call(x));
+    const y = this.relu.call(sum);
+    // The block's own activations: only the graph keeps them (see nn/graph_owned.ts).
+    if (this.keepsNoReference()) {
+      const steps = [c1, r1, c2, b2, sum];
+      const yes = steps.map(() => true);
+      handIntermediatesToGraph(steps, yes, yes, x, y);
+    }
+    return y;
+  }
+
+  /** For graph_owned.ts: the block keeps no activation beyond its forward call. */
+  keepsNoReference(): boolean {
+    return childrenKeepNoReference(this);
   }
 }
 

@@ -4,6 +4,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { NotSupportedError, ValueError } from "../errors.js";
 import { Module, type AnyModule } from "./module.js";
 import { fusionEnabled, runFusedBnRelu, runFusedChain } from "./fuse.js";
+import { childrenKeepNoReference, handIntermediatesToGraph, keepsNoReference } from "./graph_owned.js";
 
 /** A module taking one tensor and returning one: what Sequential chains. */
 export type TensorModule = Module<[Tensor], Tensor>;
@@ -52,17 +53,38 @@ export class Sequential extends Module {
   forward(x: Tensor): Tensor {
     const modules = [...this.children()] as TensorModule[];
     const fuse = fusionEnabled();
+    // Intermediate outputs and whether the layers around each keep references (graph_owned.ts).
+    const steps: Tensor[] = [];
+    const producedByPlain: boolean[] = [];
+    const consumedByPlain: boolean[] = [];
     let out = x;
+    let outByPlain = false; // the caller's input is the caller's
     for (let i = 0; i < modules.length;) {
+      const start = i;
+      let next: Tensor;
       const fused = (fuse ? runFusedChain(modules, i, out) : null) ?? runFusedBnRelu(modules, i, out);
       if (fused) {
-        out = fused.out;
+        next = fused.out;
         i += fused.count;
       } else {
-        out = modules[i++]!.call(out);
+        next = modules[i++]!.call(out);
       }
+      const plain = modules.slice(start, i).every(keepsNoReference);
+      if (start > 0) {
+        steps.push(out);
+        producedByPlain.push(outByPlain);
+        consumedByPlain.push(plain);
+      }
+      out = next;
+      outByPlain = plain;
     }
+    handIntermediatesToGraph(steps, producedByPlain, consumedByPlain, x, out);
     return out;
+  }
+
+  /** For graph_owned.ts: a chain keeps nothing itself, so it is as safe as its children. */
+  keepsNoReference(): boolean {
+    return childrenKeepNoReference(this);
   }
 }
 

@@ -87,6 +87,11 @@ const MATMUL_CASES: [number, number, number, number][] = [
   [1, 1, 257, 1],
   [1, 200, 1000, 33],
   [1, 20, 8, 2500], // B panels wider than the packing row buffer
+  // ≤ 4 rows: the one-row kernels (4-row dot groups, 128/16-column blocks, masked tails)
+  [1, 1, 3136, 128],
+  [1, 2, 45, 300],
+  [2, 4, 100, 37],
+  [1, 1, 16, 16],
 ];
 
 test("matmul matches the reference (trans flags, batch strides incl. 0)", { skip }, () => {

@@ -5,7 +5,7 @@ import { formatShape, numel } from "../../tensor/shape.js";
 import { fromArray } from "../../tensor/creation.js";
 import { defaultGenerator, type Generator } from "../../tensor/random.js";
 import { kernel } from "../../backend/registry.js";
-import { isGradEnabled, noGrad, record } from "../engine.js";
+import { isGradEnabled, noGrad, ownByGraph, record } from "../engine.js";
 import { ShapeError, ValueError } from "../../errors.js";
 import { add, cast, gt, mul, neg, relu, rsqrt, sub, where } from "./elementwise.js";
 import { mean, sum, variance } from "./reduce.js";
@@ -204,7 +204,7 @@ export function batchNormReluPool(x: Tensor, options: BatchNormOptions = {}): Te
   kernel("batchNormReluPool")(data, n, c, h, wd, scale.storage, shift.storage, out.storage, idx);
 
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
-  return record("batchNormReluPool", inputs, out, (g) => {
+  const result = record("batchNormReluPool", inputs, out, (g) => {
     let gx: Tensor | null;
     let gw: Tensor | null;
     let gb: Tensor | null;
@@ -238,6 +238,9 @@ export function batchNormReluPool(x: Tensor, options: BatchNormOptions = {}): Te
     }
     return [gx, ...(weight ? [gw] : []), ...(bias ? [gb] : [])];
   });
+  // The argmax indices live only in the rule's closure.
+  ownByGraph(result.gradFn, idx);
+  return result;
 }
 
 /**

@@ -18,7 +18,18 @@ export function empty(shape: Shape, dtype: DType): Tensor {
 export function uninit(shape: Shape, dtype: DType): Tensor {
   const b = getBackend();
   const n = numel(shape);
-  return new Tensor(b.allocUninit ? b.allocUninit(dtype, n) : b.alloc(dtype, n), shape, dtype);
+  const t = new Tensor(b.allocUninit ? b.allocUninit(dtype, n) : b.alloc(dtype, n), shape, dtype);
+  uninitListener?.(t);
+  return t;
+}
+
+let uninitListener: ((t: Tensor) => void) | null = null;
+
+/** Calls `fn` with every tensor `uninit` creates (the autograd engine's gradient ledger); returns the previous listener. */
+export function setUninitListener(fn: ((t: Tensor) => void) | null): ((t: Tensor) => void) | null {
+  const previous = uninitListener;
+  uninitListener = fn;
+  return previous;
 }
 
 /** A 0-d tensor holding `value`. */

@@ -529,7 +529,7 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
 export function loadNativeBackend(): Backend | null {
   const lib = loadAddon();
   if (lib === null) return null;
-  return { name: "native", alloc: allocArray, allocUninit, kernels: makeKernels(lib) };
+  return { name: "native", alloc: allocArray, allocUninit, recycle, kernels: makeKernels(lib) };
 }
 
 /** Below this many bytes a zero-filled array is as cheap as any other. */
@@ -545,13 +545,40 @@ export function setPoisonUninit(on: boolean): void {
 }
 
 /**
- * Storage without the zero fill: Node's allocUnsafeSlow takes the block from malloc rather than
- * calloc (outputs are overwritten by their kernel anyway; see Backend.allocUninit).
+ * Dead buffers handed back by the autograd engine (Backend.recycle), by size in bytes, for
+ * allocUninit to reuse: a training step then allocates almost nothing new for its gradients.
+ * Bounded, so that shapes that never come back do not pin memory.
+ */
+const pool = new Map<number, ArrayBuffer[]>();
+let pooledBytes = 0;
+const MAX_POOLED_BYTES = 256 << 20;
+
+function recycle(buffer: ArrayBuffer): void {
+  if (pooledBytes + buffer.byteLength > MAX_POOLED_BYTES) return;
+  const list = pool.get(buffer.byteLength);
+  if (list?.includes(buffer)) return;  // handed back twice: it must still be given out only once
+  if (list) list.push(buffer);
+  else pool.set(buffer.byteLength, [buffer]);
+  pooledBytes += buffer.byteLength;
+}
+
+/** Drop every pooled buffer (they go to the garbage collector), e.g. after training. */
+export function clearRecycledBuffers(): void {
+  pool.clear();
+  pooledBytes = 0;
+}
+
+/**
+ * Storage without the zero fill: a recycled buffer of the same size, else Node's allocUnsafeSlow,
+ * which takes the block from malloc rather than calloc (outputs are overwritten by their kernel
+ * anyway; see Backend.allocUninit).
  */
 function allocUninit(dtype: DType, n: number): TypedArray {
   const bytes = n * bytesPerElement(dtype);
   if (bytes < MIN_UNINIT_BYTES && !poison) return allocArray(dtype, n);
-  const buffer = Buffer.allocUnsafeSlow(bytes).buffer;
+  let buffer = pool.get(bytes)?.pop();
+  if (buffer) pooledBytes -= bytes;
+  else buffer = Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
   const out = arrayView(dtype, buffer, n);
   if (poison) {
     if (out instanceof Float32Array || out instanceof Float64Array) out.fill(NaN);

@@ -1,0 +1,141 @@
+// Buffer recycling in backward() (autograd/recycle.ts, nn/graph_owned.ts): dead gradients and
+// graph-owned activations are handed back to the native backend and reused. Every test runs on
+// the native backend with uninitialised (and recycled) outputs poisoned with NaN, and compares
+// against the same computation with recycling off: a buffer reused while still in use changes
+// the results.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as nb from "../../src/index.js";
+import { setBufferRecycling } from "../../src/autograd/recycle.js";
+import { withBackend } from "../../src/backend/registry.js";
+import { loadNativeBackend, setPoisonUninit } from "../../src/backend/native/index.js";
+import { createModel } from "../../src/models/index.js";
+import { Module } from "../../src/nn/module.js";
+import { Sequential } from "../../src/nn/containers.js";
+import { Conv2d } from "../../src/nn/layers/conv.js";
+import { BatchNorm2d } from "../../src/nn/layers/batchnorm.js";
+import { ReLU } from "../../src/nn/layers/activation.js";
+import { Flatten } from "../../src/nn/layers/misc.js";
+import { Linear } from "../../src/nn/layers/linear.js";
+import { SGD } from "../../src/optim/index.js";
+import { crossEntropy } from "../../src/nn/losses.js";
+import type { Tensor } from "../../src/tensor/tensor.js";
+import { skip } from "../support/native.js";
+
+/** Runs fn on the native backend with poisoned outputs; counts the buffers handed back. */
+function onNative<T>(recycling: boolean, fn: () => T): { result: T; recycled: number } {
+  const backend = loadNativeBackend()!;
+  const original = backend.recycle!;
+  let recycled = 0;
+  const spy = { ...backend, recycle: (b: ArrayBuffer) => (recycled++, original(b)) };
+  const previous = setBufferRecycling(recycling);
+  setPoisonUninit(true);
+  try {
+    return { result: withBackend(spy, fn), recycled };
+  } finally {
+    setPoisonUninit(false);
+    setBufferRecycling(previous);
+  }
+}
+
+/** A few SGD steps; returns every parameter afterwards, flattened. */
+function train(name: string, shape: number[], steps: number): number[][] {
+  nb.manualSeed(7);
+  const model = createModel(name, { numClasses: 10, inChannels: shape[1]! });
+  const x = nb.randn(shape);
+  const y = nb.randint(0, 10, [shape[0]!]);
+  const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+  for (let i = 0; i < steps; i++) {
+    opt.zeroGrad();
+    crossEntropy(model.call(x), y).backward();
+    opt.step();
+  }
+  return [...model.parameters()].map((p) => Array.from(p.data));
+}
+
+for (const [name, shape] of [
+  ["fmnist-cnn", [16, 1, 28, 28]],
+  ["resnet20", [4, 3, 32, 32]],
+] as const) {
+  test(`recycling: ${name} training steps are bitwise those without recycling`, { skip }, () => {
+    const off = onNative(false, () => train(name, [...shape], 3));
+    const on = onNative(true, () => train(name, [...shape], 3));
+    assert.equal(off.recycled, 0);
+    assert.ok(on.recycled > 10, `expected buffers to be recycled, got ${on.recycled}`);
+    assert.ok(on.result.flat().every(Number.isFinite), "a recycled buffer was read (NaN poison)");
+    assert.deepEqual(on.result, off.result);
+  });
+}
+
+/** A user layer that keeps its input and output, like a feature-visualisation probe. */
+class Keeper extends Module {
+  input: Tensor | null = null;
+  output: Tensor | null = null;
+  forward(x: Tensor): Tensor {
+    this.input = x;
+    this.output = x.relu();
+    return this.output;
+  }
+}
+
+test("recycling: activations a user layer or a forward hook keeps are never reused", { skip }, () => {
+  const run = (recycling: boolean) =>
+    onNative(recycling, () => {
+      nb.manualSeed(3);
+      const keeper = new Keeper();
+      const probed = new Conv2d(16, 16, 3, { padding: 1 });
+      const model = new Sequential(
+        new Conv2d(1, 16, 3, { padding: 1 }),
+        new BatchNorm2d(16),
+        keeper,
+        probed,
+        new ReLU(),
+        new Conv2d(16, 8, 3, { padding: 1 }),
+        new Flatten(),
+        new Linear(8 * 32 * 32, 10),
+      );
+      let hooked: Tensor | null = null;
+      probed.registerForwardHook((_m, _in, out) => {
+        hooked = out;
+      });
+      const x = nb.randn([4, 1, 32, 32]);
+      const y = nb.randint(0, 10, [4]);
+      const out = model.call(x);
+      const kept = [keeper.input!, keeper.output!, hooked!];
+      const atForward = kept.map((t) => Array.from(t.data));
+      crossEntropy(out, y).backward();
+      // A second step reuses any buffer the first wrongly handed back.
+      crossEntropy(model.call(nb.randn([4, 1, 32, 32])), y).backward();
+      assert.deepEqual(
+        kept.map((t) => Array.from(t.data)),
+        atForward,
+        "a kept activation was overwritten",
+      );
+      return [...model.parameters()].map((p) => Array.from(p.grad!.data));
+    });
+  const off = run(false);
+  const on = run(true);
+  assert.ok(on.recycled > 0);
+  assert.deepEqual(on.result, off.result);
+});
+
+test("recycling: gradients that alias each other (x + x, views, retainGrad, retainGraph)", { skip }, () => {
+  const run = (recycling: boolean) =>
+    onNative(recycling, () => {
+      nb.manualSeed(5);
+      const x = nb.randn([64, 512]).requiresGrad_();
+      const w = nb.randn([512]).requiresGrad_();
+      const h = x.mul(w);
+      h.retainGrad();
+      const doubled = h.add(h).reshape([64, 8, 64]);
+      const loss = doubled.mul(doubled).sum().add(h.exp().sum());
+      loss.backward(undefined, { retainGraph: true });
+      const first = [x.grad!, w.grad!, h.grad!].map((t) => Array.from(t.data));
+      loss.backward();
+      return { first, second: [x.grad!, w.grad!].map((t) => Array.from(t.data)) };
+    });
+  const off = run(false);
+  const on = run(true);
+  assert.ok(on.recycled > 0);
+  assert.deepEqual(on.result, off.result);
+});
