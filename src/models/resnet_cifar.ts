@@ -13,7 +13,7 @@ import { AdaptiveAvgPool2d } from "../nn/layers/pooling.js";
 import { Identity } from "../nn/layers/misc.js";
 import { Linear } from "../nn/layers/linear.js";
 import { bnRelu, fusionEnabled, runFusedConvBn } from "../nn/fuse.js";
-import { childrenKeepNoReference, handIntermediatesToGraph } from "../nn/graph_owned.js";
+import { childrenKeepNoReference, handIntermediatesToGraph, keepsNoReference } from "../nn/graph_owned.js";
 
 export interface CifarResNetOptions {
   numClasses?: number;
@@ -59,11 +59,13 @@ export class CifarBasicBlock extends Module {
     const r1 = bnRelu(this.bn1, this.relu, c1);
     const c2 = this.conv2.call(r1);
     const b2 = this.bn2.call(c2);
-    const sum = b2.add(this.shortcut.call(x));
+    const short = this.shortcut.call(x);
+    const sum = b2.add(short);
     const y = this.relu.call(sum);
-    // The block's own activations: only the graph keeps them (see nn/graph_owned.ts).
+    // The block's own activations: only the graph keeps them (see nn/graph_owned.ts). An
+    // identity shortcut returns x, which stays the caller's.
     if (this.keepsNoReference()) {
-      const steps = [c1, r1, c2, b2, sum];
+      const steps = [c1, r1, c2, b2, short, sum];
       const yes = steps.map(() => true);
       handIntermediatesToGraph(steps, yes, yes, x, y);
     }
@@ -114,8 +116,14 @@ export class CifarResNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const features = this.layers.call(this.stem.call(x));
-    return this.fc.call(this.pool.call(features).flatten(1));
+    const stem = this.stem.call(x);
+    const features = this.layers.call(stem);
+    const pooled = this.pool.call(features);
+    const out = this.fc.call(pooled.flatten(1));
+    // Activations between the stages go to the graph (nn/graph_owned.ts) when no stage keeps them.
+    const plain = [this.stem, this.layers, this.pool, this.fc].map(keepsNoReference);
+    handIntermediatesToGraph([stem, features, pooled], plain.slice(0, 3), plain.slice(1), x, out);
+    return out;
   }
 }
 
