@@ -56,8 +56,19 @@ constexpr int64_t kRowBuf = 2048;
 void pack_a(const GemmKernel& uk, Operand A, int64_t i0, int64_t mrows, int64_t k0, int64_t kc, float* dst) {
   const int MR = uk.mr;
   if (!A.transposed) {
+    // With AVX-512, panels whose rows are contiguous are transposed in registers.
+    const PackRowsFn pack16 = std::strcmp(uk.isa, "avx512") == 0 && MR <= 16 ? kPackRowsAvx512 : nullptr;
     for (int64_t p = 0; p < mrows; p += MR, dst += kc * MR) {
       const int64_t m = std::min<int64_t>(MR, mrows - p);
+      if (pack16 != nullptr) {
+        const float* rows[16];
+        bool direct = true;
+        for (int64_t r = 0; r < m && direct; r++) direct = (rows[r] = A.src->span(i0 + p + r, k0, kc)) != nullptr;
+        if (direct) {
+          pack16(rows, static_cast<int>(m), kc, dst, MR);
+          continue;
+        }
+      }
       for (int64_t r = 0; r < m; r++) A.src->row(i0 + p + r, k0, kc, dst + r, MR);
       for (int64_t r = m; r < MR; r++)
         for (int64_t k = 0; k < kc; k++) dst[k * MR + r] = 0.f;

@@ -62,6 +62,11 @@ extern const GemmKernel kGemmGeneric;
 using Transpose16Fn = void (*)(const float* const* src, float* dst, int64_t dst_stride);
 extern const Transpose16Fn kTranspose16Avx512;
 
+// Packs m ≤ mr ≤ 16 contiguous rows of length kc into an A panel: dst[k * mr + r] = rows[r][k],
+// rows m .. mr-1 zero. Null where AVX-512 code is not compiled.
+using PackRowsFn = void (*)(const float* const* rows, int m, int64_t kc, float* dst, int mr);
+extern const PackRowsFn kPackRowsAvx512;
+
 // C (m ≤ 8 rows, n ≤ 48 columns, row stride rs_c) (+)= Apanel · B over kc, with A packed as for
 // the 8×48 tile and B row k read in place at base + off[k] + j0. Null without AVX-512.
 using RowsKernelFn = void (*)(int64_t kc, const float* a, const float* base, const int64_t* off, int64_t j0,

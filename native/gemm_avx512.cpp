@@ -197,8 +197,24 @@ void transpose16(const float* const* src, float* dst, int64_t dst_stride) {
   for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * dst_stride, r[i]);
 }
 
+// dst[k * mr + r] = rows[r][k] for r < m, k < kc, and 0 for rows m .. mr-1 (mr ≤ 16): an A panel
+// packed 16 k at a time with one register transpose instead of mr·kc strided scalar stores.
+void pack_rows(const float* const* rows, int m, int64_t kc, float* dst, int mr) {
+  const __mmask16 row_mask = static_cast<__mmask16>((1u << mr) - 1u);
+  for (int64_t k = 0; k < kc; k += 16) {
+    const int64_t len = kc - k < 16 ? kc - k : 16;
+    const __mmask16 lm = static_cast<__mmask16>(len == 16 ? 0xFFFFu : (1u << len) - 1u);
+    __m512 r[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) r[i] = i < m ? _mm512_maskz_loadu_ps(lm, rows[i] + k) : _mm512_setzero_ps();
+    transpose16_regs(r);
+    for (int j = 0; j < len; j++) _mm512_mask_storeu_ps(dst + (k + j) * mr, row_mask, r[j]);
+  }
+}
+
 }  // namespace
 
+extern const PackRowsFn kPackRowsAvx512 = pack_rows;
 extern const Transpose16Fn kTranspose16Avx512 = transpose16;
 extern const RowsKernelFn kRowsKernel8x48 = ukernel_8x48_rows;
 extern const GemmKernel kGemmAvx512 = {"avx512", MR, NR, 14 * 24, 384, 3072, ukernel};
@@ -213,5 +229,6 @@ extern const GemmKernel kGemmAvx512 = kGemmGeneric;
 extern const GemmKernel kGemmAvx512Narrow = kGemmGeneric;
 extern const Transpose16Fn kTranspose16Avx512 = nullptr;
 extern const RowsKernelFn kRowsKernel8x48 = nullptr;
+extern const PackRowsFn kPackRowsAvx512 = nullptr;
 }  // namespace nabla
 #endif
