@@ -13,6 +13,7 @@ import { AdaptiveAvgPool2d } from "../nn/layers/pooling.js";
 import { Identity } from "../nn/layers/misc.js";
 import { Linear } from "../nn/layers/linear.js";
 import { bnRelu, fusionEnabled, runFusedConvBn } from "../nn/fuse.js";
+import { isGradEnabled } from "../autograd/engine.js";
 import { childrenKeepNoReference, handIntermediatesToGraph, keepsNoReference } from "../nn/graph_owned.js";
 
 export interface CifarResNetOptions {
@@ -64,7 +65,7 @@ export class CifarBasicBlock extends Module {
     const y = this.relu.call(sum);
     // The block's own activations: only the graph keeps them (see nn/graph_owned.ts). An
     // identity shortcut returns x, which stays the caller's.
-    if (this.keepsNoReference()) {
+    if (isGradEnabled() && this.keepsNoReference()) {
       const steps = [c1, r1, c2, b2, short, sum];
       const yes = steps.map(() => true);
       handIntermediatesToGraph(steps, yes, yes, x, y);
@@ -121,8 +122,10 @@ export class CifarResNet extends Module {
     const pooled = this.pool.call(features);
     const out = this.fc.call(pooled.flatten(1));
     // Activations between the stages go to the graph (nn/graph_owned.ts) when no stage keeps them.
-    const plain = [this.stem, this.layers, this.pool, this.fc].map(keepsNoReference);
-    handIntermediatesToGraph([stem, features, pooled], plain.slice(0, 3), plain.slice(1), x, out);
+    if (isGradEnabled()) {
+      const plain = [this.stem, this.layers, this.pool, this.fc].map(keepsNoReference);
+      handIntermediatesToGraph([stem, features, pooled], plain.slice(0, 3), plain.slice(1), x, out);
+    }
     return out;
   }
 }

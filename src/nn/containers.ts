@@ -69,8 +69,9 @@ export class Sequential extends Module {
       } else {
         next = modules[i++]!.call(out);
       }
-      const plain = modules.slice(start, i).every(keepsNoReference);
-      if (start > 0) {
+      // (Only training records a graph to hand activations to; inference skips the checks.)
+      const plain = !fuse && modules.slice(start, i).every(keepsNoReference);
+      if (start > 0 && !fuse) {
         steps.push(out);
         producedByPlain.push(outByPlain);
         consumedByPlain.push(plain);
@@ -78,7 +79,7 @@ export class Sequential extends Module {
       out = next;
       outByPlain = plain;
     }
-    handIntermediatesToGraph(steps, producedByPlain, consumedByPlain, x, out);
+    if (!fuse) handIntermediatesToGraph(steps, producedByPlain, consumedByPlain, x, out);
     return out;
   }
 

@@ -556,7 +556,7 @@ const MAX_POOLED_BYTES = 256 << 20;
 function recycle(buffer: ArrayBuffer): void {
   if (pooledBytes + buffer.byteLength > MAX_POOLED_BYTES) return;
   const list = pool.get(buffer.byteLength);
-  if (list?.includes(buffer)) return;  // handed back twice: it must still be given out only once
+  if (list?.includes(buffer)) return; // handed back twice: it must still be given out only once
   if (list) list.push(buffer);
   else pool.set(buffer.byteLength, [buffer]);
   pooledBytes += buffer.byteLength;
