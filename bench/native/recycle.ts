@@ -1,0 +1,55 @@
+// Training steps with backward()'s buffer recycling on and off (autograd/recycle.ts): ms per step
+// and V8's garbage collections per step (major = mark-compact, whose concurrent marking thread
+// competes with the kernels' threads on a 2-core machine; minor = scavenge). Alternates the two
+// settings for a few rounds so that load on a shared host hits both alike.
+//
+//   NABLA_NUM_THREADS=2 npx tsx bench/native/recycle.ts [fmnist-cnn|resnet20] [steps] [rounds]
+import { PerformanceObserver, constants } from "node:perf_hooks";
+import * as nb from "../../src/index.js";
+import { setBufferRecycling } from "../../src/autograd/recycle.js";
+import { getBackend } from "../../src/backend/registry.js";
+import { createModel } from "../../src/models/index.js";
+import { SGD } from "../../src/optim/index.js";
+import { crossEntropy } from "../../src/nn/losses.js";
+
+const [name = "fmnist-cnn", stepsArg = "100", roundsArg = "3"] = process.argv.slice(2);
+const fmnist = name === "fmnist-cnn";
+const model = createModel(name, { numClasses: 10, inChannels: fmnist ? 1 : 3 });
+const x = nb.randn([64, fmnist ? 1 : 3, fmnist ? 28 : 32, fmnist ? 28 : 32]);
+const y = nb.randint(0, 10, [64]);
+const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+const step = () => {
+  opt.zeroGrad();
+  crossEntropy(model.call(x), y).backward();
+  opt.step();
+};
+
+let major = 0;
+let minor = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) major++;
+    else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
+  }
+}).observe({ entryTypes: ["gc"] });
+
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0)); // deliver GC entries
+console.log(`${name}, backend ${getBackend().name}, batch 64, ${stepsArg} steps per block`);
+for (let round = 0; round < Number(roundsArg); round++) {
+  for (const on of [false, true]) {
+    setBufferRecycling(on);
+    for (let i = 0; i < 10; i++) step();
+    await flush();
+    [major, minor] = [0, 0];
+    const n = Number(stepsArg);
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) step();
+    const ms = (performance.now() - t0) / n;
+    await flush();
+    console.log(
+      `recycling ${on ? "on " : "off"}: ${ms.toFixed(2)} ms/step, ` +
+        `${(major / n).toFixed(2)} mark-compacts and ${(minor / n).toFixed(2)} scavenges per step`,
+    );
+  }
+}
