@@ -8,13 +8,14 @@ import { timeIt } from "./timing.js";
 const be = loadNativeBackend();
 if (!be) process.exit(1);
 const rnd = (len: number) => new Float32Array(len).map(() => Math.random() - 0.5);
-for (const [m, k, n] of [
+const shapes: [number, number, number][] = [
   [1, 3136, 128],
   [64, 3136, 128],
   [256, 3136, 128],
   [1, 128, 10],
   [256, 128, 10],
-]) {
+];
+for (const [m, k, n] of shapes) {
   const [a, w, c] = [rnd(m * k), rnd(n * k), new Float32Array(m * n)];
   const t = timeIt(() => be.kernels.matmul!(a, w, c, 1, m, k, n, 0, 0, false, true), {
     warmS: 0.3,
