@@ -334,7 +334,7 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     return info.Env().Undefined();
   }
 
-  // channelAffine(x, n, c, inner, scale, shift, relu, out)
+  // channelAffine(x, n, c, inner, scale, shift, relu, out, residual?)
   Napi::Value ChannelAffine(const Napi::CallbackInfo& info) {
     const int64_t n = int_arg(info, 1), c = int_arg(info, 2), inner = int_arg(info, 3);
     const float* x = array_arg<float>(info, 0, n * c * inner, "x");
@@ -342,7 +342,8 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     const float* shift = array_arg<float>(info, 5, c, "shift");
     const bool relu = info[6].ToBoolean();
     float* out = array_arg<float>(info, 7, n * c * inner, "out");
-    channel_affine(x, n, c, inner, scale, shift, relu, out);
+    const float* residual = optional_array_arg<float>(info, 8, n * c * inner, "residual");
+    channel_affine(x, n, c, inner, scale, shift, relu, out, residual);
     return info.Env().Undefined();
   }
 

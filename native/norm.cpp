@@ -145,7 +145,7 @@ void batch_norm_stats(const float* x, int64_t n, int64_t c, int64_t inner, float
 }
 
 void channel_affine(const float* x, int64_t n, int64_t c, int64_t inner, const float* scale, const float* shift,
-                    bool relu, float* y) {
+                    bool relu, float* y, const float* residual) {
   const int64_t planes = n * c;
   parallel_for(planes, threads_for(static_cast<double>(planes) * inner), [&](int64_t b, int64_t e) {
     for (int64_t pl = b; pl < e; pl++) {
@@ -153,7 +153,14 @@ void channel_affine(const float* x, int64_t n, int64_t c, int64_t inner, const f
       const float a = scale[ch], s = shift[ch];
       const float* xp = x + pl * inner;
       float* yp = y + pl * inner;
-      if (relu) {
+      if (residual != nullptr) {
+        // A residual block's tail: bn2(x) + shortcut, then its ReLU, in one pass.
+        const float* rp = residual + pl * inner;
+        for (int64_t j = 0; j < inner; j++) {
+          const float v = (xp[j] * a + s) + rp[j];
+          yp[j] = !relu || v > 0.f || std::isnan(v) ? v : 0.f;
+        }
+      } else if (relu) {
         for (int64_t j = 0; j < inner; j++) {
           const float v = xp[j] * a + s;
           yp[j] = v > 0.f || std::isnan(v) ? v : 0.f;

@@ -12,8 +12,9 @@ namespace nabla {
 void batch_norm_stats(const float* x, int64_t n, int64_t c, int64_t inner, float* mean, float* var);
 
 // y = x·scale[ch] + shift[ch], then max(y, 0) when relu.
+// y = x·scale[ch] + shift[ch] (+ residual, when not null) then ReLU when relu (NaN kept).
 void channel_affine(const float* x, int64_t n, int64_t c, int64_t inner, const float* scale, const float* shift,
-                    bool relu, float* y);
+                    bool relu, float* y, const float* residual = nullptr);
 
 // Training-mode batch-norm gradient (see Kernels.batchNormBackward); weight, gx, gw, gb may be null,
 // and relu_out (g masked by relu_out > 0 first) too.

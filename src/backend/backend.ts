@@ -207,8 +207,9 @@ export interface Kernels {
     variance: TypedArray,
   ): void;
   /**
-   * out[i, ch, j] = x[i, ch, j]·scale[ch] + shift[ch] over a contiguous [n, c, inner] array, then
-   * max(·, 0) when relu: batch norm with its statistics and affine folded into scale and shift.
+   * out[i, ch, j] = x[i, ch, j]·scale[ch] + shift[ch] (+ residual[i, ch, j]) over a contiguous
+   * [n, c, inner] array, then max(·, 0) when relu (NaN stays NaN): batch norm with its statistics
+   * and affine folded into scale and shift, and a residual block's shortcut added before its ReLU.
    */
   channelAffine(
     x: TypedArray,
@@ -219,6 +220,7 @@ export interface Kernels {
     shift: TypedArray,
     relu: boolean,
     out: TypedArray,
+    residual?: TypedArray | null,
   ): void;
   /**
    * Gradient of training-mode batch norm y = x̂·weight + bias with x̂ = (x − mean)·invstd (batch

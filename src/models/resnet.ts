@@ -14,7 +14,7 @@ import { AdaptiveAvgPool2d, MaxPool2d } from "../nn/layers/pooling.js";
 import { Identity } from "../nn/layers/misc.js";
 import { Linear } from "../nn/layers/linear.js";
 import { initZoo } from "./init.js";
-import { bnRelu, fusionEnabled, runFusedConvBn } from "../nn/fuse.js";
+import { bnAddRelu, bnRelu, fusionEnabled, runFusedConvBn } from "../nn/fuse.js";
 
 const conv3x3 = (cin: number, cout: number, stride = 1, groups = 1) =>
   new Conv2d(cin, cout, 3, { stride, padding: 1, groups, bias: false });
@@ -66,9 +66,9 @@ export class BasicBlock extends Module {
         if (y) return y;
       }
     }
-    const out = this.bn2.call(this.conv2.call(bnRelu(this.bn1, this.relu, this.conv1.call(x))));
+    const out = this.conv2.call(bnRelu(this.bn1, this.relu, this.conv1.call(x)));
     const identity = this.downsample ? this.downsample.call(x) : x;
-    return this.relu.call(out.add(identity));
+    return bnAddRelu(this.bn2, this.relu, out, identity);
   }
 }
 
@@ -104,9 +104,9 @@ export class Bottleneck extends Module {
   forward(x: Tensor): Tensor {
     let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
     out = this.relu.call(this.bn2.call(this.conv2.call(out)));
-    out = this.bn3.call(this.conv3.call(out));
+    out = this.conv3.call(out);
     const identity = this.downsample ? this.downsample.call(x) : x;
-    return this.relu.call(out.add(identity));
+    return bnAddRelu(this.bn3, this.relu, out, identity);
   }
 }
 

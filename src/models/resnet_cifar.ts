@@ -12,7 +12,7 @@ import { ReLU } from "../nn/layers/activation.js";
 import { AdaptiveAvgPool2d } from "../nn/layers/pooling.js";
 import { Identity } from "../nn/layers/misc.js";
 import { Linear } from "../nn/layers/linear.js";
-import { bnRelu, fusionEnabled, runFusedConvBn } from "../nn/fuse.js";
+import { bnAddRelu, bnRelu, fusionEnabled, runFusedConvBn } from "../nn/fuse.js";
 import { isGradEnabled } from "../autograd/engine.js";
 import { childrenKeepNoReference, handIntermediatesToGraph, keepsNoReference } from "../nn/graph_owned.js";
 
@@ -59,14 +59,12 @@ export class CifarBasicBlock extends Module {
     const c1 = this.conv1.call(x);
     const r1 = bnRelu(this.bn1, this.relu, c1);
     const c2 = this.conv2.call(r1);
-    const b2 = this.bn2.call(c2);
     const short = this.shortcut.call(x);
-    const sum = b2.add(short);
-    const y = this.relu.call(sum);
+    const y = bnAddRelu(this.bn2, this.relu, c2, short);
     // The block's own activations: only the graph keeps them (see nn/graph_owned.ts). An
     // identity shortcut returns x, which stays the caller's.
     if (isGradEnabled() && this.keepsNoReference()) {
-      const steps = [c1, r1, c2, b2, short, sum];
+      const steps = [c1, r1, c2, short];
       const yes = steps.map(() => true);
       handIntermediatesToGraph(steps, yes, yes, x, y);
     }

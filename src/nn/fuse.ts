@@ -6,7 +6,8 @@
 //
 // With autograd on (training), BatchNorm2d → ReLU still fuse: one pass for the normalisation and
 // the ReLU, and the ReLU's gradient folded into the batch norm's backward kernel; followed by a
-// 2×2 MaxPool2d, the three run as batchNormReluPool, which never stores the ReLU output.
+// 2×2 MaxPool2d, the three run as batchNormReluPool, which never stores the ReLU output. A
+// residual block's tail, relu(bn2(x) + shortcut), is one pass too (bnAddRelu).
 //
 // Only modules without forward hooks take part (a hook must see its module's own output), and
 // results match the unfused layers up to rounding: the folded scale·conv + shift rounds once
@@ -158,4 +159,12 @@ export function runFusedBnRelu(
 export function bnRelu(bn: AnyModule, relu: AnyModule, x: Tensor): Tensor {
   if (bn instanceof BatchNorm2d && plain(bn) && relu instanceof ReLU && plain(relu)) return bn.forwardRelu(x);
   return (relu as Module<[Tensor], Tensor>).call((bn as Module<[Tensor], Tensor>).call(x));
+}
+
+/** relu(bn(x) + residual), a residual block's tail: one pass when neither module has hooks. */
+export function bnAddRelu(bn: AnyModule, relu: AnyModule, x: Tensor, residual: Tensor): Tensor {
+  if (bn instanceof BatchNorm2d && plain(bn) && relu instanceof ReLU && plain(relu)) {
+    return bn.forwardAddRelu(x, residual);
+  }
+  return (relu as Module<[Tensor], Tensor>).call((bn as Module<[Tensor], Tensor>).call(x).add(residual));
 }

@@ -60,12 +60,15 @@ test("batchNormStats, channelAffine and batchNormBackward match the reference", 
 
     const scale = randn(c);
     const shift = randn(c);
+    const residual = randn(x.length);
     for (const relu of [false, true]) {
-      const want = new Float32Array(x.length);
-      const got = new Float32Array(x.length);
-      ref.channelAffine(x, n, c, inner, scale, shift, relu, want);
-      k.channelAffine!(x, n, c, inner, scale, shift, relu, got);
-      assertClose(got, want, 1e-6, `${what} channelAffine relu=${relu}`);
+      for (const r of [null, residual]) {
+        const want = new Float32Array(x.length);
+        const got = new Float32Array(x.length).fill(NaN);
+        ref.channelAffine(x, n, c, inner, scale, shift, relu, want, r);
+        k.channelAffine!(x, n, c, inner, scale, shift, relu, got, r);
+        assertClose(got, want, 1e-6, `${what} channelAffine relu=${relu} residual=${r !== null}`);
+      }
     }
 
     const g = randn(x.length);

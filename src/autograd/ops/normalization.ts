@@ -1,7 +1,7 @@
 // Batch normalization (fused primitives with a tensor-op fallback) and dropout.
 import type { Tensor } from "../../tensor/tensor.js";
 import { isFloating, type TypedArray } from "../../tensor/dtype.js";
-import { formatShape, numel } from "../../tensor/shape.js";
+import { formatShape, numel, shapesEqual } from "../../tensor/shape.js";
 import { fromArray } from "../../tensor/creation.js";
 import { defaultGenerator, type Generator } from "../../tensor/random.js";
 import { kernel } from "../../backend/registry.js";
@@ -25,6 +25,11 @@ export interface BatchNormOptions {
   eps?: number;
   /** A ReLU on the output, in the same pass (and its gradient inside the batch norm's). */
   relu?: boolean;
+  /**
+   * Added to the normalised output before the ReLU, in the same pass: a residual block's
+   * shortcut (relu(bn(x) + residual)). Same shape as x.
+   */
+  residual?: Tensor | null;
 }
 
 /**
@@ -42,9 +47,11 @@ export function batchNorm(x: Tensor, options: BatchNormOptions = {}): Tensor {
   const { runningMean, runningVar, weight, bias } = params;
   // Mixed or integer dtypes take the composite path, which promotes like the tensor ops do.
   const fusable =
-    isFloating(x.dtype) && [runningMean, runningVar, weight, bias].every((t) => !t || t.dtype === x.dtype);
+    isFloating(x.dtype) &&
+    [runningMean, runningVar, weight, bias, params.residual].every((t) => !t || t.dtype === x.dtype);
   if (!fusable) {
-    const y = batchNormComposite(x, training, params);
+    let y = batchNormComposite(x, training, params);
+    if (params.residual) y = add(y, params.residual);
     return params.relu ? relu(y) : y;
   }
   return training ? batchNormTraining(x, params) : batchNormEval(x, params);
@@ -58,6 +65,7 @@ interface BatchNormParams {
   momentum: number;
   eps: number;
   relu: boolean;
+  residual: Tensor | null;
 }
 
 /** The options checked against x and completed with their defaults (batchNorm, batchNormReluPool). */
@@ -89,9 +97,25 @@ function batchNormParams(
   } else if (!training && (!runningMean || !runningVar)) {
     throw new ValueError(`${op}: evaluation mode needs runningMean and runningVar`);
   }
+  const residual = options.residual ?? null;
+  if (residual && !shapesEqual(residual.shape, x.shape)) {
+    throw new ShapeError(
+      `${op}: residual must have the input's shape ${formatShape(x.shape)}, got ${formatShape(residual.shape)}`,
+    );
+  }
   const momentum = options.momentum ?? 0.1;
   const eps = options.eps ?? 1e-5;
-  return { runningMean, runningVar, weight, bias, momentum, eps, relu: options.relu ?? false, training };
+  return {
+    runningMean,
+    runningVar,
+    weight,
+    bias,
+    momentum,
+    eps,
+    relu: options.relu ?? false,
+    residual,
+    training,
+  };
 }
 
 /** Every dim but the channel dim 1. */
@@ -141,28 +165,45 @@ function trainingStats(x: Tensor, p: BatchNormParams) {
 }
 
 function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
-  const { weight, bias } = p;
+  const { weight, bias, residual } = p;
   const { data, n, c, inner, w, mean, invstd, scale, shift } = trainingStats(x, p);
   const out = uninit(x.shape, x.dtype);
-  kernel("channelAffine")(data, n, c, inner, scale.storage, shift.storage, p.relu, out.storage);
+  const r = residual ? layout(residual).data : null;
+  kernel("channelAffine")(data, n, c, inner, scale.storage, shift.storage, p.relu, out.storage, r);
 
-  const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
-  return record(p.relu ? "batchNormRelu" : "batchNorm", inputs, out, (g) => {
+  const inputs = [x, weight, bias, residual].filter((t): t is Tensor => t !== null);
+  const name = `batchNorm${residual ? "Add" : ""}${p.relu ? "Relu" : ""}`;
+  return record(name, inputs, out, (g) => {
     let gx: Tensor | null;
     let gw: Tensor | null;
     let gb: Tensor | null;
+    // The gradient reaching the sum (past the ReLU), which is also the residual's.
+    let gSum: Tensor | null = null;
     if (isGradEnabled()) {
       // Through the ReLU first: its gradient passes where the output is positive.
-      const gIn = p.relu ? where(gt(out.detach(), 0), g, 0) : g;
-      [gx, gw, gb] = batchNormGradComposite(x, gIn, p);
+      gSum = p.relu ? where(gt(out.detach(), 0), g, 0) : g;
+      [gx, gw, gb] = batchNormGradComposite(x, gSum, p);
     } else {
       const gl = layout(g);
+      // The residual needs the gradient past the ReLU as a tensor; otherwise the batch-norm
+      // kernel applies the ReLU's mask itself.
+      let gIn = gl.data;
+      let mask = p.relu ? out.storage : null;
+      if (residual?.requiresGrad) {
+        if (p.relu) {
+          gSum = uninit(x.shape, x.dtype);
+          kernel("reluBackward")(gl.data, out.storage, gSum.storage);
+          [gIn, mask] = [gSum.storage, null];
+        } else {
+          gSum = g;
+        }
+      }
       gx = x.requiresGrad ? uninit(x.shape, x.dtype) : null;
       gw = weight?.requiresGrad ? empty([c], x.dtype) : null;
       gb = bias?.requiresGrad ? empty([c], x.dtype) : null;
       kernel("batchNormBackward")(
         data,
-        gl.data,
+        gIn,
         n,
         c,
         inner,
@@ -172,10 +213,10 @@ function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
         gx?.storage ?? null,
         gw?.storage ?? null,
         gb?.storage ?? null,
-        p.relu ? out.storage : null,
+        mask,
       );
     }
-    return [gx, ...(weight ? [gw] : []), ...(bias ? [gb] : [])];
+    return [gx, ...(weight ? [gw] : []), ...(bias ? [gb] : []), ...(residual ? [gSum] : [])];
   });
 }
 
@@ -187,6 +228,8 @@ function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
  */
 export function batchNormReluPool(x: Tensor, options: BatchNormOptions = {}): Tensor {
   const { training, ...params } = batchNormParams("batchNormReluPool", x, options);
+  if (params.residual)
+    throw new ValueError("batchNormReluPool: a residual is not supported (pool first, then add)");
   const p: BatchNormParams = { ...params, relu: true };
   const perChannel = [p.runningMean, p.runningVar, p.weight, p.bias];
   const simple = x.ndim === 4 && x.shape[2]! >= 2 && x.shape[3]! >= 2 && training && isFloating(x.dtype);
@@ -275,7 +318,8 @@ function batchNormGradComposite(
 function batchNormEval(x: Tensor, p: BatchNormParams): Tensor {
   const rm = p.runningMean!;
   const rv = p.runningVar!;
-  const needsGraph = isGradEnabled() && [x, rm, rv, p.weight, p.bias].some((t) => t?.requiresGrad);
+  const needsGraph =
+    isGradEnabled() && [x, rm, rv, p.weight, p.bias, p.residual].some((t) => t?.requiresGrad);
   if (!needsGraph) {
     // Inference: the same per-channel arithmetic as the tensor ops below, rounded after each
     // operation in the same way, in one loop over C instead of six small tensor ops.
@@ -295,14 +339,16 @@ function batchNormEval(x: Tensor, p: BatchNormParams): Tensor {
     }
     const { data, n, inner } = layout(x);
     const out = uninit(x.shape, x.dtype);
-    kernel("channelAffine")(data, n, c, inner, scale, shift, p.relu, out.storage);
+    const r = p.residual ? layout(p.residual).data : null;
+    kernel("channelAffine")(data, n, c, inner, scale, shift, p.relu, out.storage, r);
     return out;
   }
   let scale = rsqrt(add(rv, p.eps));
   if (p.weight) scale = mul(scale, p.weight);
   let shift = neg(mul(rm, scale));
   if (p.bias) shift = add(shift, p.bias);
-  const y = channelAffine(x, scale, shift);
+  let y = channelAffine(x, scale, shift);
+  if (p.residual) y = add(y, p.residual);
   return p.relu ? relu(y) : y;
 }
 

@@ -2077,6 +2077,41 @@ const batchNormInfo: OpInfo = {
         return { shape: y.shape, data: y.data.map((t) => Math.max(t, 0)) };
       },
     },
+    {
+      desc: "training with a residual added before the fused ReLU (a residual block's tail)",
+      inputs: [mk.uniform([4, 3, 2, 2]), mk.uniform([3]), mk.uniform([3]), mk.uniform([4, 3, 2, 2])],
+      op: (x, w, b, r) => nm.batchNorm(x, { weight: w, bias: b, training: true, relu: true, residual: r }),
+      ref: (x, w, b, r) => {
+        const s = channelStats(x);
+        const y = batchNormRef(x, s.mean, s.var, w, b, 1e-5);
+        return { shape: y.shape, data: y.data.map((v, i) => Math.max(v + r.data[i]!, 0)) };
+      },
+    },
+    {
+      desc: "training with a residual and no ReLU",
+      inputs: [mk.uniform([3, 2, 5]), mk.uniform([3, 2, 5])],
+      op: (x, r) => nm.batchNorm(x, { training: true, residual: r }),
+      ref: (x, r) => {
+        const s = channelStats(x);
+        const y = batchNormRef(x, s.mean, s.var, null, null, 1e-5);
+        return { shape: y.shape, data: y.data.map((v, i) => v + r.data[i]!) };
+      },
+    },
+    {
+      desc: "evaluation with a residual and the fused ReLU (inference path)",
+      inputs: [
+        mk.uniform([3, 4, 5], -1, 1, { dtype: "float32", grad: false }),
+        mk.uniform([4], -1, 1, { dtype: "float32", grad: false }),
+        mk.uniform([4], 0.5, 2, { dtype: "float32", grad: false }),
+        mk.uniform([3, 4, 5], -1, 1, { dtype: "float32", grad: false }),
+      ],
+      op: (x, m, v, r) =>
+        nm.batchNorm(x, { runningMean: m, runningVar: v, training: false, relu: true, residual: r }),
+      ref: (x, m, v, r) => {
+        const y = batchNormRef(x, m, v, null, null, 1e-5);
+        return { shape: y.shape, data: y.data.map((t, i) => Math.max(t + r.data[i]!, 0)) };
+      },
+    },
   ],
   errors: (mk) => [
     {
@@ -2084,6 +2119,12 @@ const batchNormInfo: OpInfo = {
       call: () => nm.batchNorm(mk.uniform([2, 3, 2, 2]), { weight: mk.uniform([2]) }),
       type: ShapeError,
       includes: ["batchNorm", "[3]", "[2]"],
+    },
+    {
+      desc: "residual of another shape than the input",
+      call: () => nm.batchNorm(mk.uniform([2, 3, 2, 2]), { residual: mk.uniform([2, 3, 2, 1]) }),
+      type: ShapeError,
+      includes: ["batchNorm", "residual", "[2, 3, 2, 2]", "[2, 3, 2, 1]"],
     },
   ],
 };

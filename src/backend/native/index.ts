@@ -101,6 +101,7 @@ export interface NativeAddon {
     shift: Float32Array,
     relu: boolean,
     out: Float32Array,
+    residual: Float32Array | null,
   ): void;
   batchNormBackward(
     x: Float32Array,
@@ -412,11 +413,11 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
       }
       lib.batchNormStats(x, n, c, inner, mean, variance);
     },
-    channelAffine(x, n, c, inner, scale, shift, relu, out) {
-      if (!isF32(x) || !isF32(scale) || !isF32(shift) || !isF32(out)) {
-        return ref.channelAffine(x, n, c, inner, scale, shift, relu, out);
+    channelAffine(x, n, c, inner, scale, shift, relu, out, residual = null) {
+      if (!isF32(x) || !isF32(scale) || !isF32(shift) || !isF32(out) || (residual && !isF32(residual))) {
+        return ref.channelAffine(x, n, c, inner, scale, shift, relu, out, residual);
       }
-      lib.channelAffine(x, n, c, inner, scale, shift, relu, out);
+      lib.channelAffine(x, n, c, inner, scale, shift, relu, out, residual as Float32Array | null);
     },
     batchNormBackward(x, g, n, c, inner, mean, invstd, weight, gx, gWeight, gBias, reluOut = null) {
       const f32 = (a: TypedArray | null) => a === null || isF32(a);

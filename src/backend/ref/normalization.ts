@@ -25,19 +25,29 @@ export const batchNormStats: Kernels["batchNormStats"] = (x, n, c, inner, mean, 
   }
 };
 
-export const channelAffine: Kernels["channelAffine"] = (x, n, c, inner, scale, shift, relu, out) => {
+export const channelAffine: Kernels["channelAffine"] = (
+  x,
+  n,
+  c,
+  inner,
+  scale,
+  shift,
+  relu,
+  out,
+  residual = null,
+) => {
+  const f32 = out instanceof Float32Array;
   for (let i = 0; i < n; i++) {
     for (let ch = 0; ch < c; ch++) {
       const a = scale[ch]!;
       const b = shift[ch]!;
       const base = (i * c + ch) * inner;
-      if (relu) {
-        for (let j = base; j < base + inner; j++) {
-          const v = x[j]! * a + b;
-          out[j] = v > 0 || v !== v ? v : 0;
-        }
-      } else {
-        for (let j = base; j < base + inner; j++) out[j] = x[j]! * a + b;
+      for (let j = base; j < base + inner; j++) {
+        let v = x[j]! * a + b;
+        // The sum is rounded to the storage dtype before the residual is added, as a separate
+        // add would round it.
+        if (residual) v = (f32 ? Math.fround(v) : v) + residual[j]!;
+        out[j] = relu && !(v > 0 || v !== v) ? 0 : v;
       }
     }
   }

@@ -85,6 +85,11 @@ abstract class BatchNormBase extends Module {
     return this.normalize(x, true);
   }
 
+  /** relu(forward(x) + residual) in one pass: a residual block's tail (see fuse.ts). */
+  forwardAddRelu(x: Tensor, residual: Tensor): Tensor {
+    return this.normalize(x, true, false, residual);
+  }
+
   /**
    * maxPool2d(relu(forward(x)), 2) with the ReLU output never stored (training mode; otherwise
    * the three steps in turn): what nn's fusion runs for BatchNorm2d → ReLU → MaxPool2d(2).
@@ -93,7 +98,7 @@ abstract class BatchNormBase extends Module {
     return this.normalize(x, true, true);
   }
 
-  private normalize(x: Tensor, relu: boolean, pool = false): Tensor {
+  private normalize(x: Tensor, relu: boolean, pool = false, residual: Tensor | null = null): Tensor {
     this.checkInput(x);
     let momentum = this.momentum ?? 0;
     if (this.training && this.numBatchesTracked) {
@@ -112,6 +117,7 @@ abstract class BatchNormBase extends Module {
       momentum,
       eps: this.eps,
       relu,
+      residual,
     });
   }
 
