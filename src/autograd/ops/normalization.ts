@@ -164,6 +164,23 @@ function trainingStats(x: Tensor, p: BatchNormParams) {
   return { data, n, c, inner, w, mean, invstd, scale, shift };
 }
 
+/**
+ * The outputs a batch-norm backward kernel writes, for the inputs that require grad: gx, and the
+ * per-channel gWeight and gBias.
+ */
+function gradientOutputs(
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+): [Tensor | null, Tensor | null, Tensor | null] {
+  const c = x.shape[1]!;
+  return [
+    x.requiresGrad ? uninit(x.shape, x.dtype) : null,
+    weight?.requiresGrad ? empty([c], x.dtype) : null,
+    bias?.requiresGrad ? empty([c], x.dtype) : null,
+  ];
+}
+
 function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
   const { weight, bias, residual } = p;
   const { data, n, c, inner, w, mean, invstd, scale, shift } = trainingStats(x, p);
@@ -198,9 +215,7 @@ function batchNormTraining(x: Tensor, p: BatchNormParams): Tensor {
           gSum = g;
         }
       }
-      gx = x.requiresGrad ? uninit(x.shape, x.dtype) : null;
-      gw = weight?.requiresGrad ? empty([c], x.dtype) : null;
-      gb = bias?.requiresGrad ? empty([c], x.dtype) : null;
+      [gx, gw, gb] = gradientOutputs(x, weight, bias);
       kernel("batchNormBackward")(
         data,
         gIn,
@@ -259,9 +274,7 @@ export function batchNormReluPool(x: Tensor, options: BatchNormOptions = {}): Te
       [gx, gw, gb] = batchNormGradComposite(x, gz, p);
     } else {
       const gc = contiguous(g);
-      gx = x.requiresGrad ? uninit(x.shape, x.dtype) : null;
-      gw = weight?.requiresGrad ? empty([c], x.dtype) : null;
-      gb = bias?.requiresGrad ? empty([c], x.dtype) : null;
+      [gx, gw, gb] = gradientOutputs(x, weight, bias);
       kernel("batchNormReluPoolBackward")(
         data,
         gc.storage.subarray(gc.offset),
