@@ -1,9 +1,11 @@
-// Training steps with backward()'s buffer recycling on and off (autograd/recycle.ts): ms per step
-// and V8's garbage collections per step (major = mark-compact, whose concurrent marking thread
-// competes with the kernels' threads on a 2-core machine; minor = scavenge). Alternates the two
-// settings for a few rounds so that load on a shared host hits both alike.
+// Training steps with backward()'s buffer recycling on and off (autograd/recycle.ts): ms per step,
+// V8's garbage collections per step (major = mark-compact, whose concurrent marking thread
+// competes with the kernels' threads on a 2-core machine; minor = scavenge), and the megabytes of
+// large (≥ 64 KiB) outputs allocated per step and handed back for reuse. Alternates the two
+// settings for a few rounds so that load on a shared host hits both alike; `off` or `on` as the
+// last argument runs only that setting (e.g. under perf, or with node --no-concurrent-marking).
 //
-//   NABLA_NUM_THREADS=2 npx tsx bench/native/recycle.ts [fmnist-cnn|resnet20] [steps] [rounds]
+//   NABLA_NUM_THREADS=2 npx tsx bench/native/recycle.ts [fmnist-cnn|resnet20] [steps] [rounds] [off|on]
 import { PerformanceObserver, constants } from "node:perf_hooks";
 import * as nb from "../../src/index.js";
 import { setBufferRecycling } from "../../src/autograd/recycle.js";
@@ -12,7 +14,8 @@ import { createModel } from "../../src/models/index.js";
 import { SGD } from "../../src/optim/index.js";
 import { crossEntropy } from "../../src/nn/losses.js";
 
-const [name = "fmnist-cnn", stepsArg = "100", roundsArg = "3"] = process.argv.slice(2);
+const [name = "fmnist-cnn", stepsArg = "100", roundsArg = "3", only] = process.argv.slice(2);
+const settings = only === "off" ? [false] : only === "on" ? [true] : [false, true];
 const fmnist = name === "fmnist-cnn";
 const model = createModel(name, { numClasses: 10, inChannels: fmnist ? 1 : 3 });
 const x = nb.randn([64, fmnist ? 1 : 3, fmnist ? 28 : 32, fmnist ? 28 : 32]);
@@ -23,6 +26,23 @@ const step = () => {
   crossEntropy(model.call(x), y).backward();
   opt.step();
 };
+
+// Bytes of large outputs allocated and handed back, through the backend's two entry points.
+const backend = getBackend();
+let allocated = 0;
+let recycled = 0;
+const { allocUninit, recycle } = backend;
+if (allocUninit && recycle) {
+  backend.allocUninit = (dtype, n) => {
+    const a = allocUninit.call(backend, dtype, n);
+    if (a.byteLength >= 1 << 16) allocated += a.byteLength;
+    return a;
+  };
+  backend.recycle = (buffer) => {
+    recycled += buffer.byteLength;
+    recycle.call(backend, buffer);
+  };
+}
 
 let major = 0;
 let minor = 0;
@@ -35,21 +55,23 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ["gc"] });
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0)); // deliver GC entries
-console.log(`${name}, backend ${getBackend().name}, batch 64, ${stepsArg} steps per block`);
+console.log(`${name}, backend ${backend.name}, batch 64, ${stepsArg} steps per block`);
 for (let round = 0; round < Number(roundsArg); round++) {
-  for (const on of [false, true]) {
+  for (const on of settings) {
     setBufferRecycling(on);
     for (let i = 0; i < 10; i++) step();
     await flush();
-    [major, minor] = [0, 0];
+    [major, minor, allocated, recycled] = [0, 0, 0, 0];
     const n = Number(stepsArg);
     const t0 = performance.now();
     for (let i = 0; i < n; i++) step();
     const ms = (performance.now() - t0) / n;
     await flush();
+    const mb = (bytes: number) => (bytes / n / 1e6).toFixed(1);
     console.log(
       `recycling ${on ? "on " : "off"}: ${ms.toFixed(2)} ms/step, ` +
-        `${(major / n).toFixed(2)} mark-compacts and ${(minor / n).toFixed(2)} scavenges per step`,
+        `${(major / n).toFixed(2)} mark-compacts and ${(minor / n).toFixed(2)} scavenges per step, ` +
+        `${mb(allocated)} MB of large outputs per step, ${mb(recycled)} MB handed back`,
     );
   }
 }
