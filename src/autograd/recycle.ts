@@ -103,3 +103,17 @@ export class GradientLedger {
     return this.fresh.has(b) ? b : null;
   }
 }
+
+/**
+ * Hand a dead activation's memory back to the backend right away (inference: nothing records a
+ * graph, so nn's containers know when an activation between two layers is dead; see
+ * nn/graph_owned.ts). Skipped when recycling is off, when the storage is part of a larger buffer,
+ * or when a tensor in `live` uses the same buffer.
+ */
+export function recycleDead(t: Tensor, ...live: Tensor[]): void {
+  if (!enabled || t.storage.byteLength < MIN_BYTES) return;
+  const b = t.storage.buffer;
+  if (t.storage.byteOffset !== 0 || t.storage.byteLength !== b.byteLength) return;
+  for (const other of live) if (other.storage.buffer === b) return;
+  getBackend().recycle?.(b as ArrayBuffer);
+}

@@ -10,6 +10,7 @@ import { ReLU } from "../nn/layers/activation.js";
 import { MaxPool2d } from "../nn/layers/pooling.js";
 import { Flatten } from "../nn/layers/misc.js";
 import { Linear } from "../nn/layers/linear.js";
+import { keepsNoReference, recycleConsumed } from "../nn/graph_owned.js";
 
 export interface FmnistCnnOptions {
   numClasses?: number;
@@ -57,7 +58,11 @@ export class FmnistCNN extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.classifier.call(this.features.call(x));
+    const features = this.features.call(x);
+    const out = this.classifier.call(features);
+    // At inference the features are dead once the classifier has run (nn/graph_owned.ts).
+    recycleConsumed(features, keepsNoReference(this.features), keepsNoReference(this.classifier), x, out);
+    return out;
   }
 }
 

@@ -14,7 +14,12 @@ import { Identity } from "../nn/layers/misc.js";
 import { Linear } from "../nn/layers/linear.js";
 import { bnAddRelu, bnRelu, fusionEnabled, runFusedConvBn } from "../nn/fuse.js";
 import { isGradEnabled } from "../autograd/engine.js";
-import { childrenKeepNoReference, handIntermediatesToGraph, keepsNoReference } from "../nn/graph_owned.js";
+import {
+  childrenKeepNoReference,
+  handIntermediatesToGraph,
+  keepsNoReference,
+  recycleConsumed,
+} from "../nn/graph_owned.js";
 
 export interface CifarResNetOptions {
   numClasses?: number;
@@ -49,11 +54,15 @@ export class CifarBasicBlock extends Module {
       // Inference: conv1+bn1+relu and conv2+bn2+shortcut+relu as two fused kernels.
       const h = runFusedConvBn(this.conv1, this.bn1, x, { relu: this.relu });
       if (h) {
-        const y = runFusedConvBn(this.conv2, this.bn2, h, {
-          relu: this.relu,
-          residual: this.shortcut.call(x),
-        });
-        if (y) return y;
+        const short = this.shortcut.call(x);
+        const y = runFusedConvBn(this.conv2, this.bn2, h, { relu: this.relu, residual: short });
+        if (y) {
+          // h and the shortcut's output are dead now (an identity shortcut's is x, kept).
+          const plain = this.keepsNoReference();
+          recycleConsumed(h, plain, plain, x, y);
+          recycleConsumed(short, plain, plain, x, y);
+          return y;
+        }
       }
     }
     const c1 = this.conv1.call(x);
@@ -115,15 +124,17 @@ export class CifarResNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    // Activations between the stages go to the graph (nn/graph_owned.ts) when no stage keeps
+    // them; at inference they are recycled as soon as the next stage has run.
+    const plain = [this.stem, this.layers, this.pool, this.fc].map(keepsNoReference);
     const stem = this.stem.call(x);
     const features = this.layers.call(stem);
+    recycleConsumed(stem, plain[0]!, plain[1]!, x, features);
     const pooled = this.pool.call(features);
+    recycleConsumed(features, plain[1]!, plain[2]!, x, pooled);
     const out = this.fc.call(pooled.flatten(1));
-    // Activations between the stages go to the graph (nn/graph_owned.ts) when no stage keeps them.
-    if (isGradEnabled()) {
-      const plain = [this.stem, this.layers, this.pool, this.fc].map(keepsNoReference);
+    if (isGradEnabled())
       handIntermediatesToGraph([stem, features, pooled], plain.slice(0, 3), plain.slice(1), x, out);
-    }
     return out;
   }
 }

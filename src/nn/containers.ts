@@ -4,7 +4,12 @@ import type { Tensor } from "../tensor/tensor.js";
 import { NotSupportedError, ValueError } from "../errors.js";
 import { Module, type AnyModule } from "./module.js";
 import { fusionEnabled, runFusedBnRelu, runFusedChain } from "./fuse.js";
-import { childrenKeepNoReference, handIntermediatesToGraph, keepsNoReference } from "./graph_owned.js";
+import {
+  childrenKeepNoReference,
+  handIntermediatesToGraph,
+  keepsNoReference,
+  recycleConsumed,
+} from "./graph_owned.js";
 
 /** A module taking one tensor and returning one: what Sequential chains. */
 export type TensorModule = Module<[Tensor], Tensor>;
@@ -69,9 +74,11 @@ export class Sequential extends Module {
       } else {
         next = modules[i++]!.call(out);
       }
-      // (Only training records a graph to hand activations to; inference skips the checks.)
-      const plain = !fuse && modules.slice(start, i).every(keepsNoReference);
-      if (start > 0 && !fuse) {
+      const plain = modules.slice(start, i).every(keepsNoReference);
+      if (start > 0 && fuse) {
+        // Inference: the activation just consumed is dead (graph_owned.ts).
+        recycleConsumed(out, outByPlain, plain, x, next);
+      } else if (start > 0) {
         steps.push(out);
         producedByPlain.push(outByPlain);
         consumedByPlain.push(plain);

@@ -4,8 +4,13 @@
 // tensors are its only users, so backward() can recycle its memory once the layer that produced
 // it has run its backward (autograd/recycle.ts). That keeps a training step from allocating its
 // activations afresh every time, which would make V8 run a full collection every few steps.
+//
+// Inference records no graph, so there the same knowledge frees memory sooner: once the next
+// layer has run, the activation it consumed is dead and goes straight back to the backend
+// (recycleConsumed), and the next layer of the same size reuses it.
 import type { Tensor } from "../tensor/tensor.js";
 import { isGradEnabled, ownByGraph } from "../autograd/engine.js";
+import { recycleDead } from "../autograd/recycle.js";
 import type { AnyModule } from "./module.js";
 import { Conv2d } from "./layers/conv.js";
 import { BatchNorm1d, BatchNorm2d } from "./layers/batchnorm.js";
@@ -74,4 +79,20 @@ export function handIntermediatesToGraph(
     seen.add(buffer);
     if (producedByPlain[i] && consumedByPlain[i] && t.gradFn) ownByGraph(t.gradFn, t.storage);
   });
+}
+
+/**
+ * Inference (autograd off): `t` went from layers that keep no reference to it
+ * (`producedByPlain`) into layers that keep none either (`consumedByPlain`), which have run and
+ * returned `next`; so `t` is dead. Its memory is recycled now, unless it is shared with the
+ * chain's `input` (the caller's) or with `next` (a view of `t`, e.g. Flatten's output).
+ */
+export function recycleConsumed(
+  t: Tensor,
+  producedByPlain: boolean,
+  consumedByPlain: boolean,
+  input: Tensor,
+  next: Tensor,
+): void {
+  if (producedByPlain && consumedByPlain && !isGradEnabled()) recycleDead(t, input, next);
 }

@@ -139,3 +139,85 @@ test("recycling: gradients that alias each other (x + x, views, retainGrad, reta
   assert.ok(on.recycled > 0);
   assert.deepEqual(on.result, off.result);
 });
+
+// ---- inference: activations recycled as soon as the next layer has consumed them ------------
+
+for (const [name, shape] of [
+  ["fmnist-cnn", [16, 1, 28, 28]],
+  ["resnet20", [4, 3, 32, 32]],
+  ["vgg11", [2, 3, 32, 32]],
+] as const) {
+  test(
+    `recycling: ${name} inference gives bitwise the same outputs, and earlier outputs stay intact`,
+    { skip },
+    () => {
+      const run = (recycling: boolean) =>
+        onNative(recycling, () => {
+          nb.manualSeed(11);
+          const model = createModel(name, { numClasses: 10, inChannels: shape[1]! });
+          model.eval();
+          const inputs = [nb.randn([...shape]), nb.randn([...shape]), nb.randn([...shape])];
+          const inputCopies = inputs.map((x) => Array.from(x.data));
+          const outputs = inputs.map((x) => nb.noGrad(() => model.call(x)));
+          // Every output and input must have survived the later calls' reuse of recycled buffers.
+          assert.deepEqual(
+            inputs.map((x) => Array.from(x.data)),
+            inputCopies,
+            "an input was overwritten",
+          );
+          return outputs.map((y) => Array.from(y.data));
+        });
+      const off = run(false);
+      const on = run(true);
+      assert.equal(off.recycled, 0);
+      assert.ok(on.recycled > 3, `expected activations to be recycled, got ${on.recycled}`);
+      assert.ok(on.result.flat().every(Number.isFinite), "a recycled buffer was read (NaN poison)");
+      assert.deepEqual(on.result, off.result);
+    },
+  );
+}
+
+test("recycling: inference keeps what a user layer, a hook or a view of the input holds", { skip }, () => {
+  const run = (recycling: boolean) =>
+    onNative(recycling, () => {
+      nb.manualSeed(13);
+      const keeper = new Keeper();
+      const probed = new Conv2d(8, 8, 3, { padding: 1 });
+      const model = new Sequential(
+        new Flatten(0, 0), // a view of the caller's input: never recycled
+        new Conv2d(1, 8, 3, { padding: 1 }),
+        new ReLU(),
+        keeper,
+        new Conv2d(8, 8, 3, { padding: 1 }),
+        probed,
+        new ReLU(),
+        new Flatten(0, 0), // a view of the ReLU's output, which the next conv still reads
+        new Conv2d(8, 8, 3, { padding: 1 }),
+        new Flatten(),
+        new Linear(8 * 32 * 32, 10),
+      );
+      model.eval();
+      let hooked: Tensor | null = null;
+      probed.registerForwardHook((_m, _in, out) => {
+        hooked = out;
+      });
+      const x = nb.randn([16, 1, 32, 32]); // 64 KiB: large enough to be recycled
+      const xCopy = Array.from(x.data);
+      const out = nb.noGrad(() => model.call(x));
+      const kept = [keeper.input!, keeper.output!, hooked!, out];
+      const atForward = kept.map((t) => Array.from(t.data));
+      nb.noGrad(() => model.call(nb.randn([16, 1, 32, 32])));
+      nb.noGrad(() => model.call(nb.randn([16, 1, 32, 32])));
+      assert.deepEqual(Array.from(x.data), xCopy, "the input was overwritten");
+      assert.deepEqual(
+        kept.map((t) => Array.from(t.data)),
+        atForward,
+        "a kept activation was overwritten",
+      );
+      return atForward;
+    });
+  const off = run(false);
+  const on = run(true);
+  assert.ok(on.recycled > 0);
+  assert.deepEqual(on.result, off.result);
+});
