@@ -12,6 +12,7 @@ import { Dropout } from "../nn/layers/misc.js";
 import { Linear } from "../nn/layers/linear.js";
 import * as F from "../nn/functional.js";
 import { initZoo } from "./init.js";
+import { childrenKeepNoReference, keepsNoReference, recycleConsumed } from "../nn/graph_owned.js";
 
 /** Round v to a multiple of divisor, never going below 90% of v (torchvision's _make_divisible). */
 export function makeDivisible(v: number, divisor: number, minValue?: number): number {
@@ -29,6 +30,11 @@ export class Conv2dNormActivation extends Sequential {
       new BatchNorm2d(cout),
       new ReLU6(),
     );
+  }
+
+  /** For nn/graph_owned.ts: a plain chain of built-in layers, like Sequential. */
+  override keepsNoReference(): boolean {
+    return childrenKeepNoReference(this);
   }
 }
 
@@ -54,7 +60,18 @@ export class InvertedResidual extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.useResConnect ? x.add(this.conv.call(x)) : this.conv.call(x);
+    if (!this.useResConnect) return this.conv.call(x);
+    const branch = this.conv.call(x);
+    const y = x.add(branch);
+    // At inference the branch is dead once added (nn/graph_owned.ts).
+    const plain = keepsNoReference(this.conv);
+    recycleConsumed(branch, plain, true, x, y);
+    return y;
+  }
+
+  /** For nn/graph_owned.ts: the block keeps no activation beyond its forward call. */
+  keepsNoReference(): boolean {
+    return childrenKeepNoReference(this);
   }
 }
 
@@ -105,7 +122,9 @@ export class MobileNetV2 extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const pooled = F.adaptiveAvgPool2d(this.features.call(x), 1);
+    const features = this.features.call(x);
+    const pooled = F.adaptiveAvgPool2d(features, 1);
+    recycleConsumed(features, keepsNoReference(this.features), true, x, pooled);
     return this.classifier.call(pooled.flatten(1));
   }
 }

@@ -15,6 +15,7 @@ import { Identity } from "../nn/layers/misc.js";
 import { Linear } from "../nn/layers/linear.js";
 import { initZoo } from "./init.js";
 import { bnAddRelu, bnRelu, fusionEnabled, runFusedConvBn } from "../nn/fuse.js";
+import { childrenKeepNoReference, keepsNoReference, recycleConsumed } from "../nn/graph_owned.js";
 
 const conv3x3 = (cin: number, cout: number, stride = 1, groups = 1) =>
   new Conv2d(cin, cout, 3, { stride, padding: 1, groups, bias: false });
@@ -63,13 +64,28 @@ export class BasicBlock extends Module {
       if (h) {
         const identity = this.downsample ? this.downsample.call(x) : x;
         const y = runFusedConvBn(this.conv2, this.bn2, h, { relu: this.relu, residual: identity });
-        if (y) return y;
+        if (y) return recycleBlockTemporaries(this, x, y, [h, identity]);
       }
     }
     const out = this.conv2.call(bnRelu(this.bn1, this.relu, this.conv1.call(x)));
     const identity = this.downsample ? this.downsample.call(x) : x;
     return bnAddRelu(this.bn2, this.relu, out, identity);
   }
+
+  /** For nn/graph_owned.ts: the block keeps no activation beyond its forward call. */
+  keepsNoReference(): boolean {
+    return childrenKeepNoReference(this);
+  }
+}
+
+/**
+ * At inference a block's own activations are dead once it has its output y: recycle them (nn/
+ * graph_owned.ts) when no child keeps references. An identity shortcut's is x, which stays.
+ */
+function recycleBlockTemporaries(block: Module, x: Tensor, y: Tensor, temporaries: Tensor[]): Tensor {
+  const plain = childrenKeepNoReference(block);
+  for (const t of temporaries) recycleConsumed(t, plain, plain, x, y);
+  return y;
 }
 
 /** 1×1 reduce, 3×3 (grouped for ResNeXt), 1×1 expand ×4 (ResNet-50, ResNeXt). */
@@ -102,11 +118,26 @@ export class Bottleneck extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (fusionEnabled()) {
+      // Inference: each conv with its batch norm (and ReLU, and the shortcut) as one kernel.
+      const h1 = runFusedConvBn(this.conv1, this.bn1, x, { relu: this.relu });
+      const h2 = h1 && runFusedConvBn(this.conv2, this.bn2, h1, { relu: this.relu });
+      if (h1 && h2) {
+        const identity = this.downsample ? this.downsample.call(x) : x;
+        const y = runFusedConvBn(this.conv3, this.bn3, h2, { relu: this.relu, residual: identity });
+        if (y) return recycleBlockTemporaries(this, x, y, [h1, h2, identity]);
+      }
+    }
     let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
     out = this.relu.call(this.bn2.call(this.conv2.call(out)));
     out = this.conv3.call(out);
     const identity = this.downsample ? this.downsample.call(x) : x;
     return bnAddRelu(this.bn3, this.relu, out, identity);
+  }
+
+  /** For nn/graph_owned.ts: the block keeps no activation beyond its forward call. */
+  keepsNoReference(): boolean {
+    return childrenKeepNoReference(this);
   }
 }
 
@@ -197,9 +228,18 @@ export class ResNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let out = this.maxpool.call(this.relu.call(this.bn1.call(this.conv1.call(x))));
-    for (const stage of this.stages) out = stage.call(out);
-    return this.fc.call(this.avgpool.call(out).flatten(1));
+    const stem = [this.conv1, this.bn1, this.relu];
+    const fused = fusionEnabled() ? runFusedConvBn(this.conv1, this.bn1, x, { relu: this.relu }) : null;
+    let out = fused ?? this.relu.call(this.bn1.call(this.conv1.call(x)));
+    // At inference each stage's input is dead once the stage has run (nn/graph_owned.ts).
+    let producedByPlain = stem.every(keepsNoReference);
+    for (const m of [this.maxpool, ...this.stages, this.avgpool]) {
+      const next = m.call(out);
+      const plain = keepsNoReference(m);
+      recycleConsumed(out, producedByPlain, plain, x, next);
+      [out, producedByPlain] = [next, plain];
+    }
+    return this.fc.call(out.flatten(1));
   }
 }
 

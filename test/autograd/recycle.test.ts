@@ -56,6 +56,8 @@ function train(name: string, shape: number[], steps: number): number[][] {
 for (const [name, shape] of [
   ["fmnist-cnn", [16, 1, 28, 28]],
   ["resnet20", [4, 3, 32, 32]],
+  ["resnext_cifar", [4, 3, 32, 32]],
+  ["mobilenet_v2", [8, 3, 32, 32]],
 ] as const) {
   test(`recycling: ${name} training steps are bitwise those without recycling`, { skip }, () => {
     const off = onNative(false, () => train(name, [...shape], 3));
@@ -145,7 +147,9 @@ test("recycling: gradients that alias each other (x + x, views, retainGrad, reta
 for (const [name, shape] of [
   ["fmnist-cnn", [16, 1, 28, 28]],
   ["resnet20", [4, 3, 32, 32]],
-  ["vgg11", [2, 3, 32, 32]],
+  ["resnet18", [4, 3, 64, 64]],
+  ["resnext_cifar", [2, 3, 32, 32]],
+  ["mobilenet_v2", [2, 3, 32, 32]],
 ] as const) {
   test(
     `recycling: ${name} inference gives bitwise the same outputs, and earlier outputs stay intact`,
