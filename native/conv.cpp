@@ -222,28 +222,62 @@ void for_each_tap_row(const ConvParams& p, int64_t ki, int64_t kj, F f) {
   }
 }
 
-void depthwise_forward(const float* x, const float* w, const ConvParams& p, float* y) {
+// dst[i] = relu?(src[i]·scale[o] + shift[o] + res[i]) along one run of channel o (dst may be src):
+// the epilogue of the GEMM paths, applied while the run is still in cache.
+void epilogue_run(float* dst, const float* src, int64_t len, int64_t o, const ConvEpilogue& e,
+                         const float* res) {
+  const float a = e.scale ? e.scale[o] : 1.f, s = e.shift ? e.shift[o] : 0.f;
+  if (!e.scale && !e.shift && !res && !e.relu) {
+    if (dst != src) std::memcpy(dst, src, static_cast<size_t>(len) * sizeof(float));
+    return;
+  }
+  for (int64_t i = 0; i < len; i++) {
+    float v = src[i] * a + s;
+    if (res) v += res[i];
+    if (e.relu) v = v > 0.f || v != v ? v : 0.f;
+    dst[i] = v;
+  }
+}
+
+// One output plane of a depthwise convolution, row by row: each output row gathers its KH·KW
+// taps while it is in L1 (a whole 112×112 plane is not), in (ki, kj) order per element. Cloned
+// for AVX-512 and AVX2 (GCC picks one at load time), as conv.cpp is built for the baseline ISA.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void depthwise_plane(const float* xp, const float* wc,
+                                                                                  const ConvParams& p, float* yp) {
+  for (int64_t oh = 0; oh < p.oh; oh++) {
+    float* yr = yp + oh * p.ow;
+    for (int64_t ow = 0; ow < p.ow; ow++) yr[ow] = 0.f;
+    for (int64_t ki = 0; ki < p.kh; ki++) {
+      const int64_t ih = oh * p.sh - p.ph + ki * p.dh;
+      if (ih < 0 || ih >= p.h) continue;
+      for (int64_t kj = 0; kj < p.kw; kj++) {
+        const float wv = wc[ki * p.kw + kj];
+        // Output columns whose input column iw = ow·sw + off_w lies inside the row.
+        const int64_t off_w = kj * p.dw - p.pw;
+        int64_t lo = off_w >= 0 ? 0 : (-off_w + p.sw - 1) / p.sw;
+        int64_t hi = off_w >= p.w ? 0 : (p.w - off_w + p.sw - 1) / p.sw;
+        lo = lo < p.ow ? lo : p.ow;
+        hi = hi < p.ow ? hi : p.ow;
+        const float* xr = xp + ih * p.w + off_w;
+        if (p.sw == 1) {
+          for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow];
+        } else {
+          for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow * p.sw];
+        }
+      }
+    }
+  }
+}
+
+// The planes, and the epilogue on each while it is still in cache.
+void depthwise_forward(const float* x, const float* w, const ConvParams& p, float* y, const ConvEpilogue* ep) {
   const int64_t planes = p.n * p.c, HW = p.h * p.w, P = p.oh * p.ow, KK = p.kh * p.kw;
   parallel_for(planes, threads_for(static_cast<double>(planes) * P * KK), [&](int64_t b, int64_t e) {
     for (int64_t pl = b; pl < e; pl++) {
       const int64_t c = pl % p.c;
-      const float* xp = x + pl * HW;
       float* yp = y + pl * P;
-      std::fill(yp, yp + P, 0.f);
-      for (int64_t ki = 0; ki < p.kh; ki++) {
-        for (int64_t kj = 0; kj < p.kw; kj++) {
-          const float wv = w[c * KK + ki * p.kw + kj];
-          for_each_tap_row(p, ki, kj, [&](int64_t oh, int64_t lo, int64_t hi, int64_t ih, int64_t off_w) {
-            float* yr = yp + oh * p.ow;
-            const float* xr = xp + ih * p.w + off_w;
-            if (p.sw == 1) {
-              for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow];
-            } else {
-              for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow * p.sw];
-            }
-          });
-        }
-      }
+      depthwise_plane(x + pl * HW, w + c * KK, p, yp);
+      if (ep) epilogue_run(yp, yp, P, c, *ep, ep->residual ? ep->residual + pl * P : nullptr);
     }
   });
 }
@@ -340,23 +374,6 @@ void rows_gemm(int64_t M, int64_t N, int64_t K, const float* w, const float* bas
 }
 
 }  // namespace
-
-// dst[i] = relu?(src[i]·scale[o] + shift[o] + res[i]) along one run of channel o (dst may be src):
-// the epilogue of the GEMM paths, applied while the run is still in cache.
-static void epilogue_run(float* dst, const float* src, int64_t len, int64_t o, const ConvEpilogue& e,
-                         const float* res) {
-  const float a = e.scale ? e.scale[o] : 1.f, s = e.shift ? e.shift[o] : 0.f;
-  if (!e.scale && !e.shift && !res && !e.relu) {
-    if (dst != src) std::memcpy(dst, src, static_cast<size_t>(len) * sizeof(float));
-    return;
-  }
-  for (int64_t i = 0; i < len; i++) {
-    float v = src[i] * a + s;
-    if (res) v += res[i];
-    if (e.relu) v = v > 0.f || v != v ? v : 0.f;
-    dst[i] = v;
-  }
-}
 
 namespace {
 
@@ -513,13 +530,7 @@ static void forward_with_epilogue(const float* x, const float* w, const ConvPara
   DirectTile tile{0, 0};
   if (direct_plan(p, tile)) return direct_forward(x, w, p, tile, y, ep);
   if (is_depthwise(p)) {
-    depthwise_forward(x, w, p, y);
-    const int64_t P = p.oh * p.ow;
-    parallel_for(p.n * p.o, threads_for(static_cast<double>(p.n) * p.o * P, 65536), [&](int64_t b, int64_t e) {
-      for (int64_t pl = b; pl < e; pl++)
-        epilogue_run(y + pl * P, y + pl * P, P, pl % p.o, ep, ep.residual ? ep.residual + pl * P : nullptr);
-    });
-    return;
+    return depthwise_forward(x, w, p, y, &ep);
   }
   const int64_t G = p.groups, Cg = p.c / G, Og = p.o / G, CK = Cg * p.kh * p.kw, P = p.oh * p.ow;
   const int64_t HW = p.h * p.w;
