@@ -195,12 +195,14 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     return info.Env().Undefined();
   }
 
-  // conv2dFused(x, w, params, out, scale|null, shift|null, residual|null, relu, pool)
+  // conv2dFused(x, w, params, out, scale|null, shift|null, residual|null, relu, pool, relu6?)
   Napi::Value Conv2dFused(const Napi::CallbackInfo& info) {
     const ConvParams p = conv_params(info, 2);
     ConvEpilogue e;
     e.relu = info[7].ToBoolean().Value();
     e.pool = info[8].ToBoolean().Value();
+    e.relu6 = info.Length() > 9 && info[9].ToBoolean().Value();
+    if (e.relu6 && !e.relu) throw Napi::RangeError::New(info.Env(), "conv2dFused: relu6 needs relu");
     const int64_t out_plane = e.pool ? (p.oh / 2) * (p.ow / 2) : p.oh * p.ow;
     const float* x = array_arg<float>(info, 0, p.n * p.c * p.h * p.w, "x");
     const float* w = array_arg<float>(info, 1, p.o * (p.c / p.groups) * p.kh * p.kw, "w");

@@ -222,20 +222,40 @@ void for_each_tap_row(const ConvParams& p, int64_t ki, int64_t kj, F f) {
   }
 }
 
-// dst[i] = relu?(src[i]·scale[o] + shift[o] + res[i]) along one run of channel o (dst may be src):
-// the epilogue of the GEMM paths, applied while the run is still in cache.
-void epilogue_run(float* dst, const float* src, int64_t len, int64_t o, const ConvEpilogue& e,
-                         const float* res) {
+// The epilogue loop with its options fixed, so that it vectorises: ACT 0 none, 1 ReLU, 2 ReLU6.
+template <bool RES, int ACT>
+inline __attribute__((always_inline)) void epilogue_loop(float* dst, const float* src, int64_t len, float a, float s,
+                                                         const float* res) {
+  for (int64_t i = 0; i < len; i++) {
+    float v = src[i] * a + s;
+    if (RES) v += res[i];
+    if (ACT >= 1) v = v > 0.f || v != v ? v : 0.f;
+    if (ACT == 2) v = v > 6.f ? 6.f : v;
+    dst[i] = v;
+  }
+}
+
+// dst[i] = act(src[i]·scale[o] + shift[o] + res[i]) along one run of channel o (dst may be src):
+// the epilogue of the GEMM and depthwise paths, applied while the run is still in cache. Cloned
+// for AVX-512 and AVX2 like depthwise_plane.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void epilogue_run(float* dst, const float* src,
+                                                                               int64_t len, int64_t o,
+                                                                               const ConvEpilogue& e,
+                                                                               const float* res) {
   const float a = e.scale ? e.scale[o] : 1.f, s = e.shift ? e.shift[o] : 0.f;
   if (!e.scale && !e.shift && !res && !e.relu) {
     if (dst != src) std::memcpy(dst, src, static_cast<size_t>(len) * sizeof(float));
     return;
   }
-  for (int64_t i = 0; i < len; i++) {
-    float v = src[i] * a + s;
-    if (res) v += res[i];
-    if (e.relu) v = v > 0.f || v != v ? v : 0.f;
-    dst[i] = v;
+  const int act = !e.relu ? 0 : e.relu6 ? 2 : 1;
+  if (res) {
+    if (act == 0) epilogue_loop<true, 0>(dst, src, len, a, s, res);
+    if (act == 1) epilogue_loop<true, 1>(dst, src, len, a, s, res);
+    if (act == 2) epilogue_loop<true, 2>(dst, src, len, a, s, res);
+  } else {
+    if (act == 0) epilogue_loop<false, 0>(dst, src, len, a, s, res);
+    if (act == 1) epilogue_loop<false, 1>(dst, src, len, a, s, res);
+    if (act == 2) epilogue_loop<false, 2>(dst, src, len, a, s, res);
   }
 }
 
@@ -437,7 +457,7 @@ void direct_forward(const float* x, const float* w, const ConvParams& p, const D
     pad_planes(x + n * p.c * HW, p, pg, p.c, xp);
     return DirectConvJob{xp,   pg.plane, pg.Wp, wpk, tap_off, p.c,   p.kh,  p.kw,  p.sh, p.sw,
                          p.o,  O_pad,    p.oh,  p.ow, scale, shift, e.residual ? e.residual + n * p.o * P : nullptr,
-                         e.relu, e.pool, yb,     y + n * p.o * Pout,    tile.cols, tile.vecs};
+                         e.relu, e.pool, yb,     y + n * p.o * Pout,    tile.cols, tile.vecs, e.relu6};
   };
   const int threads = threads_for(2.0 * p.n * p.o * P * taps, 1 << 18);
   if (p.n >= threads) {

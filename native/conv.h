@@ -13,13 +13,15 @@ struct ConvParams {
 void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* y, const float* bias = nullptr);
 
 // What an inference graph applies right after a convolution, fused into it:
-//   y = pool?( relu?( conv(x)·scale[o] + shift[o] + residual ) )
+//   y = pool?( relu?( conv(x)·scale[o] + shift[o] + residual ) )   (relu or relu6)
 // (scale and shift: a folded eval-mode batch norm, or shift alone: the bias). Null parts are skipped.
 struct ConvEpilogue {
   const float* scale = nullptr;
   const float* shift = nullptr;
   const float* residual = nullptr;  // same shape as the convolution's output
   bool relu = false;
+  // With relu: then min(·, 6), i.e. ReLU6 (MobileNet's activation); NaN stays NaN.
+  bool relu6 = false;
   // Then a 2×2 stride-2 max-pool (floor mode, NaN propagates): y is [N, O, oh/2, ow/2]. Not
   // together with a residual.
   bool pool = false;

@@ -30,6 +30,7 @@ struct DirectConvJob {
   float* yb;              // channel-last scratch: [OH·OW][O_pad], then [OH/2·OW/2][O_pad] if pool
   float* y;               // NCHW output of this image (O planes of OH·OW, or of OH/2·OW/2)
   int cols, vecs;         // the register tile, from direct_plan() in conv.cpp
+  bool relu6;             // with relu: then min(·, 6)
 };
 
 // Computes output rows [oh0, oh1) of the job's image into y (through yb); with pool, conv rows

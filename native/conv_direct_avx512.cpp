@@ -20,6 +20,13 @@ inline __m512 relu_keep_nan(__m512 v) {
   return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLE_UQ), v);
 }
 
+// The job's activation: ReLU, and for ReLU6 then min(·, 6) (min_ps returns its second operand,
+// v, when either is NaN, so NaN stays NaN).
+inline __m512 activate(const DirectConvJob& j, __m512 v) {
+  v = relu_keep_nan(v);
+  return j.relu6 ? _mm512_min_ps(_mm512_set1_ps(6.f), v) : v;
+}
+
 // One COLS × 16·V tile per (channel block, output row, column block), stored channel-last.
 template <int COLS, int V, int SW>
 void tiles(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
@@ -67,7 +74,7 @@ void tiles(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
 #pragma GCC unroll 4
           for (int v = 0; v < V; v++) {
             __m512 t = _mm512_fmadd_ps(acc[r][v], sc[v], sh[v]);
-            if (relu_now) t = relu_keep_nan(t);
+            if (relu_now) t = activate(j, t);
             _mm512_store_ps(dst + r * j.O_pad + 16 * v, t);
           }
         }
@@ -107,7 +114,10 @@ void to_planes(const DirectConvJob& j, const float* src, int64_t P, int64_t p0, 
   const bool relu_late = j.relu && j.residual != nullptr;
   auto finish = [&](float v, int64_t at) {
     if (j.residual) v += j.residual[at];
-    if (relu_late) v = v > 0.f || v != v ? v : 0.f;
+    if (relu_late) {
+      v = v > 0.f || v != v ? v : 0.f;
+      if (j.relu6 && v > 6.f) v = 6.f;
+    }
     j.y[at] = v;
   };
   int64_t p = p0;
@@ -123,7 +133,7 @@ void to_planes(const DirectConvJob& j, const float* src, int64_t P, int64_t p0, 
         const int64_t at = (o + i) * P + p;
         __m512 v = r[i];
         if (j.residual) v = _mm512_add_ps(v, _mm512_loadu_ps(j.residual + at));
-        if (relu_late) v = relu_keep_nan(v);
+        if (relu_late) v = activate(j, v);
         _mm512_storeu_ps(j.y + at, v);
       }
     }

@@ -127,6 +127,7 @@ export interface Kernels {
   /**
    * Inference-time convolution with its epilogue fused:
    *   out = pool?( relu?( conv(x, w)·scale[o] + shift[o] + residual ) )
+   * (with relu6 as well as relu, the ReLU is ReLU6: min(max(·, 0), 6)).
    * scale/shift (per output channel; a folded eval-mode batch norm and bias), residual (same
    * shape as the convolution's output) and the ReLU are each optional; `pool` is a 2×2 stride-2
    * max-pool in floor mode (out is then [N, O, outH/2, outW/2]) and excludes a residual.
@@ -142,6 +143,7 @@ export interface Kernels {
     residual: TypedArray | null,
     relu: boolean,
     pool: boolean,
+    relu6: boolean,
   ): void;
   /** gx[N,C,H,W] = ∂<gy, conv(x, w)>/∂x (transposed convolution of gy with w). */
   conv2dBackwardInput(gy: TypedArray, w: TypedArray, p: Conv2dParams, out: TypedArray): void;

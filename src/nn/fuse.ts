@@ -1,6 +1,6 @@
 // Inference fusion. With autograd off (noGrad), a Conv2d followed by an eval-mode BatchNorm2d, a
-// ReLU and a 2×2 stride-2 MaxPool2d (any of the three, in that order) runs as one conv2dFused
-// kernel: the batch norm folds into a per-channel scale and shift, and the ReLU and the pool run
+// ReLU (or ReLU6) and a 2×2 stride-2 MaxPool2d (any of the three, in that order) runs as one
+// conv2dFused kernel: the batch norm folds into a per-channel scale and shift, and the ReLU and the pool run
 // on the output tile while it is still in registers. That removes three passes over the largest
 // activations and their allocations, which is most of a small CNN's inference time.
 //
@@ -20,7 +20,7 @@ import { conv2dFused } from "../autograd/ops/conv_fused.js";
 import type { AnyModule, Module } from "./module.js";
 import { Conv2d } from "./layers/conv.js";
 import { BatchNorm2d } from "./layers/batchnorm.js";
-import { ReLU } from "./layers/activation.js";
+import { ReLU, ReLU6 } from "./layers/activation.js";
 import { MaxPool2d } from "./layers/pooling.js";
 
 /** True when fusion may replace layers: autograd is off, so no graph would be recorded. */
@@ -79,7 +79,7 @@ function runConv(
   conv: Conv2d,
   bn: BatchNorm2d | null,
   x: Tensor,
-  epilogue: { relu: boolean; pool: boolean; residual?: Tensor | null },
+  epilogue: { relu: boolean; relu6?: boolean; pool: boolean; residual?: Tensor | null },
 ): Tensor {
   const { scale, shift } = foldBatchNorm(conv, bn);
   return conv2dFused(
@@ -109,11 +109,12 @@ export function runFusedChain(
   let j = i + 1;
   const bn = isFoldableBn(modules[j], conv.outChannels) ? (modules[j++] as BatchNorm2d) : null;
   const relu = modules[j] instanceof ReLU && plain(modules[j]);
-  if (relu) j++;
+  const relu6 = modules[j] instanceof ReLU6 && plain(modules[j]);
+  if (relu || relu6) j++;
   const pool = isPool2x2(modules[j]) && x.ndim === 4;
   if (pool) j++;
   if (j === i + 1) return null;
-  return { out: runConv(conv, bn, x, { relu, pool }), count: j - i };
+  return { out: runConv(conv, bn, x, { relu, relu6, pool }), count: j - i };
 }
 
 /**

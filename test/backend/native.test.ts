@@ -281,20 +281,30 @@ test("conv2dFused (scale, shift, residual, ReLU, 2×2 pool) matches the referenc
     const K = (p.c / p.groups) * p.kh * p.kw;
     const x = randn(p.n * p.c * p.h * p.w);
     const w = randn(p.o * K, 1 / Math.sqrt(K));
-    const scale = randn(p.o);
+    const scale4 = randn(p.o, 4);
     const shift = randn(p.o);
     const conv = p.n * p.o * p.outH * p.outW;
     const residual = randn(conv);
-    for (const [withScale, withResidual, relu, pool] of [
-      [true, false, true, true],
-      [true, true, true, false],
-      [false, false, false, true],
-      [true, false, false, false],
+    for (const [withScale, withResidual, relu, pool, relu6] of [
+      [true, false, true, true, false],
+      [true, true, true, false, false],
+      [false, false, false, true, false],
+      [true, false, false, false, false],
+      [true, false, true, false, true],
+      [true, true, true, false, true],
     ] as const) {
       const size = pool ? p.n * p.o * Math.floor(p.outH / 2) * Math.floor(p.outW / 2) : conv;
       const want = new Float32Array(size);
       const got = new Float32Array(size).fill(NaN);
-      const args = [withScale ? scale : null, shift, withResidual ? residual : null, relu, pool] as const;
+      // (scale ×4 spreads the outputs past ReLU6's cap at 6.)
+      const args = [
+        withScale ? scale4 : null,
+        shift,
+        withResidual ? residual : null,
+        relu,
+        pool,
+        relu6,
+      ] as const;
       ref.conv2dFused(x, w, p, want, ...args);
       k.conv2dFused!(x, w, p, got, ...args);
       assertClose(got, want, 4 * K, `conv2dFused ${JSON.stringify(cc)} ${JSON.stringify(args.slice(3))}`);

@@ -1,5 +1,5 @@
 // A convolution with the layers an inference graph puts right after it, in one kernel:
-//   y = pool?( relu?( conv2d(x, w)·scale[o] + shift[o] + residual ) )
+//   y = pool?( relu?( conv2d(x, w)·scale[o] + shift[o] + residual ) )   (ReLU or ReLU6)
 // An eval-mode BatchNorm2d folds into scale and shift (and the conv bias into shift), so
 // conv → BN → ReLU → 2×2 max-pool reads the input once and writes only the pooled output. This is
 // what nn's inference fusion (src/nn/fuse.ts) calls. When autograd would record the call, it is
@@ -10,7 +10,7 @@ import { kernel } from "../../backend/registry.js";
 import { isGradEnabled } from "../engine.js";
 import { DTypeError, ShapeError, ValueError } from "../../errors.js";
 import { conv2d, conv2dParams, type Conv2dOptions } from "./conv.js";
-import { add, mul, relu } from "./elementwise.js";
+import { add, minimum, mul, relu } from "./elementwise.js";
 import { maxPool2d } from "./pool.js";
 import { checkFloat, raw, uninit } from "./util.js";
 
@@ -22,6 +22,8 @@ export interface ConvEpilogue {
   /** Added after the shift; the convolution's output shape. */
   residual?: Tensor | null;
   relu?: boolean;
+  /** ReLU6, min(max(·, 0), 6), in place of the ReLU (MobileNet's activation); not with relu. */
+  relu6?: boolean;
   /** A 2×2, stride-2 max-pool (floor mode) last; not together with a residual. */
   pool?: boolean;
 }
@@ -34,7 +36,15 @@ export function conv2dFused(
 ): Tensor {
   checkFloat("conv2dFused", x, w);
   const p = conv2dParams(x.shape, w.shape, options);
-  const { scale = null, shift = null, residual = null, relu: withRelu = false, pool = false } = epilogue;
+  const {
+    scale = null,
+    shift = null,
+    residual = null,
+    relu: withRelu = false,
+    relu6: withRelu6 = false,
+    pool = false,
+  } = epilogue;
+  if (withRelu && withRelu6) throw new ValueError("conv2dFused: choose relu or relu6, not both");
   for (const [name, t] of [
     ["scale", scale],
     ["shift", shift],
@@ -66,7 +76,8 @@ export function conv2dFused(
     if (scale) y = mul(y, channel(scale));
     if (shift) y = add(y, channel(shift));
     if (residual) y = add(y, residual);
-    if (withRelu) y = relu(y);
+    if (withRelu || withRelu6) y = relu(y);
+    if (withRelu6) y = minimum(y, 6);
     return pool ? maxPool2d(y, { kernelSize: 2, stride: 2 }) : y;
   }
   const out = uninit(pool ? [p.n, p.o, p.outH >> 1, p.outW >> 1] : convShape, x.dtype);
@@ -79,8 +90,9 @@ export function conv2dFused(
     opt(scale),
     opt(shift),
     opt(residual),
-    withRelu,
+    withRelu || withRelu6,
     pool,
+    withRelu6,
   );
   return out;
 }

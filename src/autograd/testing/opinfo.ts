@@ -1148,6 +1148,7 @@ const conv2dFusedCases: {
   shift: boolean;
   residual: boolean;
   relu: boolean;
+  relu6?: boolean;
   pool: boolean;
 }[] = [
   {
@@ -1175,6 +1176,19 @@ const conv2dFusedCases: {
     pool: false,
   },
   {
+    desc: "scale, shift, ReLU6, depthwise stride 2 (MobileNet's conv → BN → ReLU6)",
+    x: [1, 4, 9, 9],
+    w: [4, 1, 3, 3],
+    options: { stride: 2, padding: 1, groups: 4 },
+    resolved: { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 4 },
+    scale: true,
+    shift: true,
+    residual: false,
+    relu: false,
+    relu6: true,
+    pool: false,
+  },
+  {
     desc: "shift only, odd output pooled in floor mode",
     x: [1, 2, 5, 5],
     w: [2, 2, 1, 1],
@@ -1194,7 +1208,14 @@ const conv2dFusedInfo: OpInfo = {
   samples: (mk) =>
     conv2dFusedCases.map((c) => {
       const p = cv.conv2dParams(c.x, c.w, c.options);
-      const inputs = [mk.uniform(c.x), mk.uniform(c.w), mk.uniform([p.o]), mk.uniform([p.o])];
+      // (A wide scale for ReLU6, so that outputs land above 6 as well as below 0.)
+      const spread = c.relu6 ? 8 : 1;
+      const inputs = [
+        mk.uniform(c.x),
+        mk.uniform(c.w),
+        mk.uniform([p.o], -spread, spread),
+        mk.uniform([p.o]),
+      ];
       inputs.push(mk.uniform([p.n, p.o, p.outH, p.outW]));
       const pick = <T>(on: boolean, v: T) => (on ? v : null);
       return {
@@ -1209,6 +1230,7 @@ const conv2dFusedInfo: OpInfo = {
               shift: pick(c.shift, sh),
               residual: pick(c.residual, res),
               relu: c.relu,
+              relu6: c.relu6 ?? false,
               pool: c.pool,
             },
             c.options,
@@ -1222,6 +1244,7 @@ const conv2dFusedInfo: OpInfo = {
               shift: pick(c.shift, sh),
               residual: pick(c.residual, res),
               relu: c.relu,
+              relu6: c.relu6 ?? false,
               pool: c.pool,
             },
             c.resolved,

@@ -329,7 +329,14 @@ export function softmax(a: Nd, dim: number, log: boolean): Nd {
 export function conv2dFused(
   x: Nd,
   w: Nd,
-  e: { scale: Nd | null; shift: Nd | null; residual: Nd | null; relu: boolean; pool: boolean },
+  e: {
+    scale: Nd | null;
+    shift: Nd | null;
+    residual: Nd | null;
+    relu: boolean;
+    relu6?: boolean;
+    pool: boolean;
+  },
   o: Conv2dRefOptions,
 ): Nd {
   const y = conv2d(x, w, null, o);
@@ -337,6 +344,7 @@ export function conv2dFused(
   const v = fromFn(y.shape, ([b, f, i, j]) => {
     let t = at(y, [b!, f!, i!, j!]) * (e.scale ? e.scale.data[f!]! : 1) + (e.shift ? e.shift.data[f!]! : 0);
     if (e.residual) t += at(e.residual, [b!, f!, i!, j!]);
+    if (e.relu6) return Math.min(Math.max(t, 0), 6);
     return e.relu ? Math.max(t, 0) : t;
   });
   if (!e.pool) return v;

@@ -69,6 +69,7 @@ export interface NativeAddon {
     residual: Float32Array | null,
     relu: boolean,
     pool: boolean,
+    relu6: boolean,
   ): void;
   conv2dBackwardInput(gy: Float32Array, w: Float32Array, params: Int32Array, out: Float32Array): void;
   conv2dBackwardWeight(x: Float32Array, gy: Float32Array, params: Int32Array, out: Float32Array): void;
@@ -355,10 +356,10 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
         return ref.conv2d(x, w, p, out, bias);
       lib.conv2d(x, w, packConv(p), out, bias);
     },
-    conv2dFused(x, w, p, out, scale, shift, residual, relu, pool) {
+    conv2dFused(x, w, p, out, scale, shift, residual, relu, pool, relu6) {
       const f32 = (a: TypedArray | null) => a === null || isF32(a);
       if (![x, w, out, scale, shift, residual].every(f32))
-        return ref.conv2dFused(x, w, p, out, scale, shift, residual, relu, pool);
+        return ref.conv2dFused(x, w, p, out, scale, shift, residual, relu, pool, relu6);
       const F = (a: TypedArray | null) => a as Float32Array | null;
       lib.conv2dFused(
         x as Float32Array,
@@ -370,6 +371,7 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
         F(residual),
         relu,
         pool,
+        relu6,
       );
     },
     conv2dBackwardInput(gy, w, p, out) {

@@ -114,6 +114,7 @@ export const conv2dFused: Kernels["conv2dFused"] = (
   residual,
   relu,
   pool,
+  relu6,
 ) => {
   const plane = p.outH * p.outW;
   const y = pool ? allocArray(out instanceof Float64Array ? "float64" : "float32", p.n * p.o * plane) : out;
@@ -130,6 +131,7 @@ export const conv2dFused: Kernels["conv2dFused"] = (
         let v = round(y[base + i]! * a + b);
         if (residual) v = round(v + residual[base + i]!);
         if (relu && !(v > 0 || Number.isNaN(v))) v = 0;
+        if (relu && relu6 && v > 6) v = 6;
         y[base + i] = v;
       }
     }
