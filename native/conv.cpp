@@ -434,8 +434,13 @@ void direct_forward(const float* x, const float* w, const ConvParams& p, const D
   // Weights packed per block of OB output channels: [block][tap][OB], zero lanes past O.
   float* wpk = scratch(kScratchDirect, static_cast<size_t>(O_pad * taps + 2 * O_pad + 2 * taps));
   // (A channel-last transpose per block: at batch 1 a scalar strided copy cost as much as the conv.)
-  for (int64_t ob = 0; ob < O_pad; ob += OB)
-    kChannelsLastAvx512(w + ob * taps, std::min(OB, p.o - ob), taps, wpk + ob * taps, OB);
+  const int threads = threads_for(2.0 * p.n * p.o * P * taps, 1 << 18);
+  const int64_t blocks = O_pad / OB;
+  // Fewer images than threads (batch 1) and several channel blocks: split the blocks (below).
+  const bool split_blocks = p.n < threads && blocks >= 2;
+  if (!split_blocks)
+    for (int64_t ob = 0; ob < O_pad; ob += OB)
+      kChannelsLastAvx512(w + ob * taps, std::min(OB, p.o - ob), taps, wpk + ob * taps, OB);
   auto padded = [&](const float* v, float* dst) -> const float* {
     if (v == nullptr) return nullptr;
     std::fill(std::copy(v, v + p.o, dst), dst + O_pad, 0.f);
@@ -459,7 +464,36 @@ void direct_forward(const float* x, const float* w, const ConvParams& p, const D
                          p.o,  O_pad,    p.oh,  p.ow, scale, shift, e.residual ? e.residual + n * p.o * P : nullptr,
                          e.relu, e.pool, yb,     y + n * p.o * Pout,    tile.cols, tile.vecs, e.relu6};
   };
-  const int threads = threads_for(2.0 * p.n * p.o * P * taps, 1 << 18);
+  if (split_blocks) {
+    // Each thread takes whole channel blocks, packs their weights itself and computes every row
+    // of them, so it reads only its own weights. (Split by rows, every thread pulled all packed
+    // weights from the core that packed them, and two threads were slower than one.) Each
+    // output element is computed as on any other path, so the result does not change.
+    float* xp = scratch(kScratchCol, static_cast<size_t>(xsize));
+    std::fill(xp + p.c * pg.plane, xp + xsize, 0.f);
+    for (int64_t n = 0; n < p.n; n++) {
+      const DirectConvJob image = job_for(n, xp, nullptr);
+      parallel_for(blocks, static_cast<int>(std::min<int64_t>(threads, blocks)), [&](int64_t b, int64_t end) {
+        float* wblock = scratch(kScratchPackB, static_cast<size_t>(OB * taps));
+        float* yb = scratch(kScratchOut, static_cast<size_t>(P * OB + (e.pool ? Pout * OB : 0)));
+        for (int64_t blk = b; blk < end; blk++) {
+          const int64_t ob = blk * OB;
+          kChannelsLastAvx512(w + ob * taps, std::min(OB, p.o - ob), taps, wblock, OB);
+          DirectConvJob j = image;
+          j.wpk = wblock;
+          j.O = std::min(OB, p.o - ob);
+          j.O_pad = OB;
+          j.scale = scale ? scale + ob : nullptr;
+          j.shift = shift ? shift + ob : nullptr;
+          j.residual = image.residual ? image.residual + ob * P : nullptr;
+          j.yb = yb;
+          j.y = image.y + ob * Pout;
+          kDirectConvRowsAvx512(j, 0, rows);
+        }
+      });
+    }
+    return;
+  }
   if (p.n >= threads) {
     // Whole images per thread.
     parallel_for(p.n, threads, [&](int64_t b, int64_t end) {

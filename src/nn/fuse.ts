@@ -49,11 +49,62 @@ function isPool2x2(m: AnyModule | undefined): m is MaxPool2d {
   return is(m.kernelSize, 2) && is(m.stride, 2) && is(m.padding, 0) && is(m.dilation, 1);
 }
 
+type Folded = { scale: Tensor | null; shift: Tensor | null };
+
+/**
+ * The last fold of each batch norm, with copies of what it was computed from. Parameters and
+ * running statistics change in place (optimizer steps, loadStateDict, training-mode forwards), so
+ * a cached fold is reused only while every input still holds the same values: comparing 4–5
+ * arrays of C numbers costs far less than folding again (batch-1 inference calls this per layer).
+ */
+const foldCache = new WeakMap<
+  BatchNorm2d,
+  { conv: Conv2d; eps: number; dtype: string; inputs: Float64Array[]; folded: Folded }
+>();
+
+function foldInputs(conv: Conv2d, bn: BatchNorm2d): (ArrayLike<number> | null)[] {
+  return [
+    bn.runningMean!.data,
+    bn.runningVar!.data,
+    bn.weight?.data ?? null,
+    bn.bias?.data ?? null,
+    conv.bias?.data ?? null,
+  ];
+}
+
+function sameValues(saved: Float64Array[], now: (ArrayLike<number> | null)[]): boolean {
+  for (let i = 0; i < now.length; i++) {
+    const a = saved[i]!;
+    const b = now[i] ?? null;
+    if (b === null) {
+      if (a.length !== 0) return false;
+      continue;
+    }
+    if (a.length !== b.length) return false;
+    for (let j = 0; j < a.length; j++) if (a[j] !== b[j]) return false;
+  }
+  return true;
+}
+
+/** foldBatchNorm, reusing the previous fold while its inputs are unchanged. */
+function foldBatchNormCached(conv: Conv2d, bn: BatchNorm2d | null): Folded {
+  if (bn === null) return foldBatchNorm(conv, null);
+  const now = foldInputs(conv, bn);
+  const hit = foldCache.get(bn);
+  const dtype = conv.weight.dtype;
+  if (hit && hit.conv === conv && hit.eps === bn.eps && hit.dtype === dtype && sameValues(hit.inputs, now))
+    return hit.folded;
+  const folded = foldBatchNorm(conv, bn);
+  const inputs = now.map((a) => (a === null ? new Float64Array(0) : Float64Array.from(a)));
+  foldCache.set(bn, { conv, eps: bn.eps, dtype, inputs, folded });
+  return folded;
+}
+
 /**
  * The per-channel scale and shift that make conv(x)·scale + shift equal bn(conv(x) + bias), with
  * the same float rounding steps as the batch norm's own eval path for its part.
  */
-function foldBatchNorm(conv: Conv2d, bn: BatchNorm2d | null): { scale: Tensor | null; shift: Tensor | null } {
+function foldBatchNorm(conv: Conv2d, bn: BatchNorm2d | null): Folded {
   const dtype = conv.weight.dtype;
   const bias = conv.bias?.data ?? null;
   if (bn === null) return { scale: null, shift: conv.bias };
@@ -81,7 +132,7 @@ function runConv(
   x: Tensor,
   epilogue: { relu: boolean; relu6?: boolean; pool: boolean; residual?: Tensor | null },
 ): Tensor {
-  const { scale, shift } = foldBatchNorm(conv, bn);
+  const { scale, shift } = foldBatchNormCached(conv, bn);
   return conv2dFused(
     x,
     conv.weight,

@@ -37,6 +37,7 @@ export class Tensor {
     this.storage = storage;
     this.shape = Object.freeze([...shape]);
     this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
+    if (!strides) this.contiguousMemo = true;
     this.offset = offset;
     this.dtype = dtype;
   }
@@ -95,9 +96,14 @@ export class Tensor {
   }
 
   get isContiguous(): boolean {
-    const expected = contiguousStrides(this.shape);
-    return this.shape.every((d, i) => d === 1 || this.strides[i] === expected[i]);
+    // Shape and strides are frozen, so the answer is computed once (a hot check in every op).
+    if (this.contiguousMemo === undefined) {
+      const expected = contiguousStrides(this.shape);
+      this.contiguousMemo = this.shape.every((d, i) => d === 1 || this.strides[i] === expected[i]);
+    }
+    return this.contiguousMemo;
   }
+  private contiguousMemo: boolean | undefined;
 
   /** Storage, strides and offset, as kernels take them. */
   get view_(): StridedView {

@@ -53,6 +53,45 @@ for (const [name, shape] of [
   });
 }
 
+test("mobilenet_v2: the fused inference forward (conv → BN → ReLU6) matches the layer-by-layer one", () => {
+  const model = createModel("mobilenet_v2", { numClasses: 10 });
+  randomizeBatchNorms(model, 5);
+  model.eval();
+  const x = nb.randn([2, 3, 32, 32], { generator: new nb.Generator(4) });
+  assertClose(
+    nb.noGrad(() => model.call(x)),
+    model.call(x),
+    "mobilenet_v2",
+  );
+});
+
+test("a cached batch-norm fold follows in-place changes to statistics, parameters and conv bias", () => {
+  const conv = new Conv2d(2, 16, 3, { padding: 1 });
+  const bn = new BatchNorm2d(16);
+  const seq = new Sequential(conv, bn, new ReLU());
+  randomizeBatchNorms(seq, 2);
+  seq.eval();
+  const x = nb.randn([1, 2, 6, 6], { generator: new nb.Generator(8) });
+  const check = (what: string) =>
+    assertClose(
+      nb.noGrad(() => seq.call(x)),
+      seq.call(x),
+      what,
+    );
+  check("first call");
+  check("second call (cached fold)");
+  for (const [what, change] of [
+    ["running mean", () => (bn.runningMean!.data[3]! += 0.5)],
+    ["running var", () => (bn.runningVar!.data[5]! *= 3)],
+    ["weight", () => (bn.weight!.data[0]! = -2)],
+    ["bias", () => (bn.bias!.data[15]! += 1)],
+    ["conv bias", () => (conv.bias!.data[7]! -= 1)],
+  ] as const) {
+    change();
+    check(`after changing the ${what}`);
+  }
+});
+
 test("a chain fuses only Conv2d → eval BatchNorm2d → ReLU → 2×2 MaxPool2d, and not around hooks", () => {
   const conv = new Conv2d(2, 16, 3, { padding: 1 });
   const bn = new BatchNorm2d(16);
