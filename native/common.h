@@ -24,6 +24,7 @@ enum ScratchSlot {
   kScratchIdx,    // conv: row offset tables (int64 stored in the float buffer)
   kScratchMisc,   // conv: per-chunk partial weight gradients (calling thread)
   kScratchDirect, // conv: packed weights and epilogue vectors of the direct path (calling thread)
+  kScratchPool,   // conv: one image's convolution before a fused pool, off the direct path
   kScratchSlots
 };
 

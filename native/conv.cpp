@@ -653,25 +653,55 @@ void conv2d_forward(const float* x, const float* w, const ConvParams& p, float* 
   forward_with_epilogue(x, w, p, y, e);
 }
 
+// y = the 2×2 stride-2 max-pool (floor mode; NaN wins) of `planes` conv planes of oh × ow, in
+// the reference's order: max(max(top pair), max(bottom pair)). Cloned like epilogue_run.
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void max_pool_planes(const float* conv,
+                                                                                          int64_t planes, int64_t oh,
+                                                                                          int64_t ow, float* y) {
+  const int64_t PH = oh / 2, PW = ow / 2;
+  for (int64_t pl = 0; pl < planes; pl++) {
+    for (int64_t ph = 0; ph < PH; ph++) {
+      const float* r0 = conv + (pl * oh + 2 * ph) * ow;
+      const float* r1 = r0 + ow;
+      float* d = y + (pl * PH + ph) * PW;
+      // max_nan(u, v) = u > v || isnan(u) ? u : v, written as a max and a select so that it
+      // compiles without branches (random data mispredicts them half the time).
+      auto max_nan = [](float u, float v) {
+        const float m = u > v ? u : v;
+        return u != u ? u : m;
+      };
+      for (int64_t pw = 0; pw < PW; pw++) {
+        const float top = max_nan(r0[2 * pw], r0[2 * pw + 1]);
+        const float bottom = max_nan(r1[2 * pw], r1[2 * pw + 1]);
+        d[pw] = max_nan(top, bottom);
+      }
+    }
+  }
+}
+
 void conv2d_forward_fused(const float* x, const float* w, const ConvParams& p, float* y, const ConvEpilogue& e) {
   DirectTile tile{0, 0};
   if (!e.pool || direct_plan(p, tile)) return forward_with_epilogue(x, w, p, y, e);
-  // A pool off the direct path: the convolution with its epilogue, then the pool in a second pass.
-  const int64_t P = p.oh * p.ow, PH = p.oh / 2, PW = p.ow / 2;
-  std::vector<float> full(static_cast<size_t>(p.n * p.o * P));
-  forward_with_epilogue(x, w, p, full.data(), e);
-  parallel_for(p.n * p.o, threads_for(static_cast<double>(p.n) * p.o * P, 65536), [&](int64_t b, int64_t end) {
-    auto max_nan = [](float u, float v) { return std::isnan(u) || u > v ? u : v; };
-    for (int64_t pl = b; pl < end; pl++) {
-      const float* tp = full.data() + pl * P;
-      for (int64_t ph = 0; ph < PH; ph++)
-        for (int64_t pw = 0; pw < PW; pw++) {
-          const float* r0 = tp + 2 * ph * p.ow + 2 * pw;
-          const float* r1 = r0 + p.ow;
-          y[pl * PH * PW + ph * PW + pw] = max_nan(max_nan(r0[0], r0[1]), max_nan(r1[0], r1[1]));
-        }
-    }
-  });
+  // A pool off the direct path (no AVX-512, groups, ...): each image's convolution with its
+  // epilogue goes to a scratch buffer that stays in cache, then is pooled into y. Images are
+  // split between threads; the convolution of one image is the same computation as in a batch.
+  const int64_t P = p.oh * p.ow, out_plane = (p.oh / 2) * (p.ow / 2);
+  const int threads = threads_for(2.0 * p.n * p.o * P * (p.c / p.groups) * p.kh * p.kw, 1 << 18);
+  if (p.n >= threads) {
+    ConvParams one = p;
+    one.n = 1;
+    parallel_for(p.n, threads, [&](int64_t b, int64_t end) {
+      float* conv = scratch(kScratchPool, static_cast<size_t>(p.o * P));
+      for (int64_t n = b; n < end; n++) {
+        forward_with_epilogue(x + n * p.c * p.h * p.w, w, one, conv, e);
+        max_pool_planes(conv, p.o, p.oh, p.ow, y + n * p.o * out_plane);
+      }
+    });
+    return;
+  }
+  float* conv = scratch(kScratchPool, static_cast<size_t>(p.n * p.o * P));
+  forward_with_epilogue(x, w, p, conv, e);
+  max_pool_planes(conv, p.n * p.o, p.oh, p.ow, y);
 }
 
 void conv2d_backward_input(const float* gy, const float* w, const ConvParams& p, float* gx) {
