@@ -9,6 +9,10 @@
 #include "threadpool.h"
 #include "vec8.h"
 
+// The AVX clones below inline the 8-float vector helpers of vec8.h, so no vector value crosses a
+// call between code built for different ISAs; GCC's ABI note about that does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 namespace nabla {
 
 namespace {
@@ -73,7 +77,7 @@ struct ReluGrad {
 
 // Σ g and Σ g·(x − m) over one contiguous row, blocked the same way.
 template <typename G>
-inline void grad_sums(G g, const float* x, int64_t len, float m, double& sg, double& sgd) {
+inline __attribute__((always_inline)) void grad_sums(G g, const float* x, int64_t len, float m, double& sg, double& sgd) {
   constexpr int64_t kBlock = 512;
   const v8f mv = v8f{} + m;
   for (int64_t b = 0; b < len; b += kBlock) {
@@ -95,35 +99,59 @@ inline void grad_sums(G g, const float* x, int64_t len, float m, double& sg, dou
   }
 }
 
+// One channel of the backward: the two sums, the weight and bias gradients, then gx.
+template <typename G>
+inline __attribute__((always_inline)) void bn_backward_channel(const float* x, G grad, int64_t n, int64_t c,
+                                                               int64_t inner, int64_t ch, const float* mean,
+                                                               const float* invstd, const float* weight, float* gx,
+                                                               float* gw, float* gb) {
+  const double m = static_cast<double>(n * inner);
+  const float mu = mean[ch];
+  const double is = invstd[ch];
+  double sg = 0, sgd = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const int64_t off = (i * c + ch) * inner;
+    grad_sums(grad.from(off), x + off, inner, mu, sg, sgd);
+  }
+  const auto [k1, k2, k3] = bn_grad_finish(ch, sg, sgd, m, is, weight, gw, gb);
+  if (!gx) return;
+  for (int64_t i = 0; i < n; i++) {
+    const int64_t off = (i * c + ch) * inner;
+    const G gp = grad.from(off);
+    const float* xp = x + off;
+    float* op = gx + off;
+    const v8f k1v = v8f{} + k1, k2v = v8f{} + k2, k3v = v8f{} + k3, muv = v8f{} + mu;
+    int64_t j = 0;
+    for (; j + 8 <= inner; j += 8) {
+      const v8f r = k1v * gp.vec(j) + k2v * (load8(xp + j) - muv) + k3v;
+      std::memcpy(op + j, &r, sizeof r);
+    }
+    for (; j < inner; j++) op[j] = k1 * gp(j) + k2 * (xp[j] - mu) + k3;
+  }
+}
+
+// The channel loop for each gradient kind, cloned for AVX-512 and AVX2 (this file is built for the
+// baseline ISA, where each 8-float vector operation is two SSE instructions).
+#define NABLA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+NABLA_CLONES void bn_backward_channels(const float* x, PlainGrad grad, int64_t n, int64_t c, int64_t inner,
+                                       int64_t ch0, int64_t ch1, const float* mean, const float* invstd,
+                                       const float* weight, float* gx, float* gw, float* gb) {
+  for (int64_t ch = ch0; ch < ch1; ch++)
+    bn_backward_channel(x, grad, n, c, inner, ch, mean, invstd, weight, gx, gw, gb);
+}
+NABLA_CLONES void bn_backward_channels(const float* x, ReluGrad grad, int64_t n, int64_t c, int64_t inner,
+                                       int64_t ch0, int64_t ch1, const float* mean, const float* invstd,
+                                       const float* weight, float* gx, float* gw, float* gb) {
+  for (int64_t ch = ch0; ch < ch1; ch++)
+    bn_backward_channel(x, grad, n, c, inner, ch, mean, invstd, weight, gx, gw, gb);
+}
+#undef NABLA_CLONES
+
 template <typename G>
 void batch_norm_backward_impl(const float* x, G grad, int64_t n, int64_t c, int64_t inner, const float* mean,
                               const float* invstd, const float* weight, float* gx, float* gw, float* gb) {
-  const double m = static_cast<double>(n * inner);
   parallel_for(c, threads_for(static_cast<double>(n) * c * inner * 2), [&](int64_t b, int64_t e) {
-    for (int64_t ch = b; ch < e; ch++) {
-      const float mu = mean[ch];
-      const double is = invstd[ch];
-      double sg = 0, sgd = 0;
-      for (int64_t i = 0; i < n; i++) {
-        const int64_t off = (i * c + ch) * inner;
-        grad_sums(grad.from(off), x + off, inner, mu, sg, sgd);
-      }
-      const auto [k1, k2, k3] = bn_grad_finish(ch, sg, sgd, m, is, weight, gw, gb);
-      if (!gx) continue;
-      for (int64_t i = 0; i < n; i++) {
-        const int64_t off = (i * c + ch) * inner;
-        const G gp = grad.from(off);
-        const float* xp = x + off;
-        float* op = gx + off;
-        const v8f k1v = v8f{} + k1, k2v = v8f{} + k2, k3v = v8f{} + k3, muv = v8f{} + mu;
-        int64_t j = 0;
-        for (; j + 8 <= inner; j += 8) {
-          const v8f r = k1v * gp.vec(j) + k2v * (load8(xp + j) - muv) + k3v;
-          std::memcpy(op + j, &r, sizeof r);
-        }
-        for (; j < inner; j++) op[j] = k1 * gp(j) + k2 * (xp[j] - mu) + k3;
-      }
-    }
+    bn_backward_channels(x, grad, n, c, inner, b, e, mean, invstd, weight, gx, gw, gb);
   });
 }
 
