@@ -9,10 +9,6 @@
 #include "threadpool.h"
 #include "vec8.h"
 
-// The AVX clones below inline the 8-float vector helpers of vec8.h, so no vector value crosses a
-// call between code built for different ISAs; GCC's ABI note about that does not apply.
-#pragma GCC diagnostic ignored "-Wpsabi"
-
 namespace nabla {
 
 namespace {
