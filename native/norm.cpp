@@ -16,7 +16,7 @@ namespace {
 // Σ (x − k) and Σ (x − k)² over one contiguous row, with 8 float partial sums per block of 512
 // folded into double accumulators: float rounding stays within a short block and the long sums
 // run in double. The order depends only on the row length: deterministic.
-inline void shifted_sums(const float* x, int64_t len, float k, double& s1, double& s2) {
+inline __attribute__((always_inline)) void shifted_sums(const float* x, int64_t len, float k, double& s1, double& s2) {
   constexpr int64_t kBlock = 512;
   for (int64_t b = 0; b < len; b += kBlock) {
     const int64_t e = std::min(len, b + kBlock);
@@ -153,18 +153,30 @@ void batch_norm_backward_impl(const float* x, G grad, int64_t n, int64_t c, int6
 
 }  // namespace
 
-void batch_norm_stats(const float* x, int64_t n, int64_t c, int64_t inner, float* mean, float* var) {
+namespace {
+
+// Mean and biased variance of channels [ch0, ch1), cloned like bn_backward_channels.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void stats_channels(const float* x, int64_t n, int64_t c,
+                                                                                 int64_t inner, int64_t ch0,
+                                                                                 int64_t ch1, float* mean,
+                                                                                 float* var) {
   const int64_t m = n * inner;
+  for (int64_t ch = ch0; ch < ch1; ch++) {
+    const float k = m > 0 ? x[ch * inner] : 0.f;
+    double s1 = 0, s2 = 0;
+    for (int64_t i = 0; i < n; i++) shifted_sums(x + (i * c + ch) * inner, inner, k, s1, s2);
+    const double mu = m > 0 ? s1 / static_cast<double>(m) : 0.0;
+    mean[ch] = static_cast<float>(k + mu);
+    var[ch] = static_cast<float>(m > 0 ? std::max(s2 / static_cast<double>(m) - mu * mu, 0.0) : 0.0);
+  }
+}
+
+}  // namespace
+
+void batch_norm_stats(const float* x, int64_t n, int64_t c, int64_t inner, float* mean, float* var) {
   // One channel per task: each channel's sums run over images then positions in a fixed order.
   parallel_for(c, threads_for(static_cast<double>(n) * c * inner), [&](int64_t b, int64_t e) {
-    for (int64_t ch = b; ch < e; ch++) {
-      const float k = m > 0 ? x[ch * inner] : 0.f;
-      double s1 = 0, s2 = 0;
-      for (int64_t i = 0; i < n; i++) shifted_sums(x + (i * c + ch) * inner, inner, k, s1, s2);
-      const double mu = m > 0 ? s1 / static_cast<double>(m) : 0.0;
-      mean[ch] = static_cast<float>(k + mu);
-      var[ch] = static_cast<float>(m > 0 ? std::max(s2 / static_cast<double>(m) - mu * mu, 0.0) : 0.0);
-    }
+    stats_channels(x, n, c, inner, b, e, mean, var);
   });
 }
 
