@@ -4,8 +4,10 @@
 // large (≥ 64 KiB) outputs allocated per step and handed back for reuse. Alternates the two
 // settings for a few rounds so that load on a shared host hits both alike; `off` or `on` as the
 // last argument runs only that setting (e.g. under perf, or with node --no-concurrent-marking).
+// With --infer, a "step" is an eval-mode forward of a batch of 256 under noGrad instead, where the
+// containers recycle each activation once the next layer has consumed it (nn/graph_owned.ts).
 //
-//   NABLA_NUM_THREADS=2 npx tsx bench/native/recycle.ts [fmnist-cnn|resnet20] [steps] [rounds] [off|on]
+//   NABLA_NUM_THREADS=2 npx tsx bench/native/recycle.ts [fmnist-cnn|resnet20] [steps] [rounds] [off|on] [--infer]
 import { PerformanceObserver, constants } from "node:perf_hooks";
 import * as nb from "../../src/index.js";
 import { setBufferRecycling } from "../../src/autograd/recycle.js";
@@ -14,18 +16,24 @@ import { createModel } from "../../src/models/index.js";
 import { SGD } from "../../src/optim/index.js";
 import { crossEntropy } from "../../src/nn/losses.js";
 
-const [name = "fmnist-cnn", stepsArg = "100", roundsArg = "3", only] = process.argv.slice(2);
+const infer = process.argv.includes("--infer");
+const args = process.argv.slice(2).filter((a) => a !== "--infer");
+const [name = "fmnist-cnn", stepsArg = "100", roundsArg = "3", only] = args;
 const settings = only === "off" ? [false] : only === "on" ? [true] : [false, true];
 const fmnist = name === "fmnist-cnn";
 const model = createModel(name, { numClasses: 10, inChannels: fmnist ? 1 : 3 });
-const x = nb.randn([64, fmnist ? 1 : 3, fmnist ? 28 : 32, fmnist ? 28 : 32]);
-const y = nb.randint(0, 10, [64]);
+const batch = infer ? 256 : 64;
+const x = nb.randn([batch, fmnist ? 1 : 3, fmnist ? 28 : 32, fmnist ? 28 : 32]);
+const y = nb.randint(0, 10, [batch]);
 const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-const step = () => {
-  opt.zeroGrad();
-  crossEntropy(model.call(x), y).backward();
-  opt.step();
-};
+if (infer) model.eval();
+const step = infer
+  ? () => void nb.noGrad(() => model.call(x))
+  : () => {
+      opt.zeroGrad();
+      crossEntropy(model.call(x), y).backward();
+      opt.step();
+    };
 
 // Bytes of large outputs allocated and handed back, through the backend's two entry points.
 const backend = getBackend();
@@ -55,7 +63,9 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ["gc"] });
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0)); // deliver GC entries
-console.log(`${name}, backend ${backend.name}, batch 64, ${stepsArg} steps per block`);
+console.log(
+  `${name}, backend ${backend.name}, ${infer ? "inference" : "training"}, batch ${batch}, ${stepsArg} steps per block`,
+);
 for (let round = 0; round < Number(roundsArg); round++) {
   for (const on of settings) {
     setBufferRecycling(on);
