@@ -210,15 +210,25 @@ void col2im_add(const float* col, const ConvParams& p, int64_t cg, float* gx) {
 
 // ---- depthwise (groups == C == O): direct loops, one (n, c) plane at a time -------------------
 
+// For kernel column kj: the output columns [lo, hi) whose input column ow·sw + off_w lies inside
+// a row (off_w = kj·dw − pw).
+struct TapColumns {
+  int64_t lo, hi, off_w;
+};
+inline TapColumns tap_columns(const ConvParams& p, int64_t kj) {
+  const int64_t off_w = kj * p.dw - p.pw;
+  const int64_t lo = off_w >= 0 ? 0 : std::min(p.ow, ceil_div(-off_w, p.sw));
+  const int64_t hi = std::max(lo, std::min(p.ow, off_w >= p.w ? 0 : ceil_div(p.w - off_w, p.sw)));
+  return {lo, hi, off_w};
+}
+
 // Calls f(oh, ow_lo, ow_hi, ih, off_w) for each output row and kernel tap (ki, kj) with valid ih.
 template <typename F>
 void for_each_tap_row(const ConvParams& p, int64_t ki, int64_t kj, F f) {
-  const int64_t off_w = kj * p.dw - p.pw;
-  const int64_t ow_lo = off_w >= 0 ? 0 : std::min(p.ow, ceil_div(-off_w, p.sw));
-  const int64_t ow_hi = std::max(ow_lo, std::min(p.ow, off_w >= p.w ? 0 : ceil_div(p.w - off_w, p.sw)));
+  const TapColumns t = tap_columns(p, kj);
   for (int64_t oh = 0; oh < p.oh; oh++) {
     const int64_t ih = oh * p.sh - p.ph + ki * p.dh;
-    if (ih >= 0 && ih < p.h) f(oh, ow_lo, ow_hi, ih, off_w);
+    if (ih >= 0 && ih < p.h) f(oh, t.lo, t.hi, ih, t.off_w);
   }
 }
 
@@ -272,17 +282,12 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void depthwise_plan
       if (ih < 0 || ih >= p.h) continue;
       for (int64_t kj = 0; kj < p.kw; kj++) {
         const float wv = wc[ki * p.kw + kj];
-        // Output columns whose input column iw = ow·sw + off_w lies inside the row.
-        const int64_t off_w = kj * p.dw - p.pw;
-        int64_t lo = off_w >= 0 ? 0 : (-off_w + p.sw - 1) / p.sw;
-        int64_t hi = off_w >= p.w ? 0 : (p.w - off_w + p.sw - 1) / p.sw;
-        lo = lo < p.ow ? lo : p.ow;
-        hi = hi < p.ow ? hi : p.ow;
-        const float* xr = xp + ih * p.w + off_w;
+        const TapColumns t = tap_columns(p, kj);
+        const float* xr = xp + ih * p.w + t.off_w;
         if (p.sw == 1) {
-          for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow];
+          for (int64_t ow = t.lo; ow < t.hi; ow++) yr[ow] += wv * xr[ow];
         } else {
-          for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow * p.sw];
+          for (int64_t ow = t.lo; ow < t.hi; ow++) yr[ow] += wv * xr[ow * p.sw];
         }
       }
     }
