@@ -15,6 +15,7 @@
         "native/gemm_generic.cpp",
         "native/conv.cpp",
         "native/conv_direct_avx512.cpp",
+        "native/conv_winograd_avx512.cpp",
         "native/pool.cpp",
         "native/norm.cpp",
         "native/norm_pool.cpp",

@@ -17,6 +17,7 @@
 
 #include "common.h"
 #include "conv_direct.h"
+#include "conv_winograd.h"
 #include "gemm.h"
 #include "threadpool.h"
 
@@ -580,12 +581,113 @@ void direct_backward_weight(const float* x, const float* gy, const ConvParams& p
     for (int64_t k = 0; k < taps; k++) gw[o * taps + k] = partial[k * O_pad + o];
 }
 
+// ---- Winograd F(2×2, 3×3) (conv_winograd.h): 3×3 stride-1 convolutions --------------------
+
+// NABLA_CONV_WINOGRAD=0 keeps these convolutions on the direct / GEMM paths (for benchmarks).
+bool winograd_enabled() {
+  static const bool off = [] {
+    const char* v = std::getenv("NABLA_CONV_WINOGRAD");
+    return v != nullptr && std::strcmp(v, "0") == 0;
+  }();
+  return !off && kWinogradAvx512 != nullptr && kDirectFinishAvx512 != nullptr &&
+         std::strcmp(gemm_kernel().isa, "avx512") == 0;
+}
+
+// The GEMM block (tiles per register block) for this shape, or 0 where Winograd does not apply.
+// The choice depends on the layer's shape only (never on the batch or the thread count), so an
+// image gets the same result in any batch. Too few channels make the 16 GEMMs too short to pay
+// for the transforms (bench/native/conv-layers.ts, NABLA_CONV_WINOGRAD=0 for the other paths).
+int winograd_plan(const ConvParams& p) {
+  if (!winograd_enabled()) return 0;
+  if (p.groups != 1 || p.kh != 3 || p.kw != 3 || p.sh != 1 || p.sw != 1 || p.dh != 1 || p.dw != 1) return 0;
+  if (p.oh < 2 || p.ow < 2 || p.c < 16 || p.o < 32) return 0;
+  if (static_cast<double>(p.o) / static_cast<double>(round_up(p.o, 32)) < 0.75) return 0;
+  const int64_t tiles = ceil_div(p.oh, 2) * ceil_div(p.ow, 2);
+  int best = 0;
+  int64_t waste = 0;
+  for (const int r : kWinogradRows) {
+    const int64_t w = round_up(tiles, r) - tiles;
+    if (best == 0 || w < waste) best = r, waste = w;
+  }
+  return best;
+}
+
+void winograd_forward(const float* x, const float* w, const ConvParams& p, int rows, float* y, const ConvEpilogue& e) {
+  const WinogradKernels& K = *kWinogradAvx512;
+  const int64_t O_pad = round_up(p.o, 32), Cp = round_up(p.c, 16);
+  const int64_t TH = ceil_div(p.oh, 2), TW = ceil_div(p.ow, 2), T = TH * TW, T_pad = round_up(T, rows);
+  const int64_t HW = p.h * p.w, P = p.oh * p.ow;
+  const int64_t PH = p.oh / 2, Pout = e.pool ? PH * (p.ow / 2) : P;
+  // The calling thread's buffer: channel-last weights, their transform, the padded epilogue.
+  float* wbuf = scratch(kScratchWinoU, static_cast<size_t>(p.c * 9 * O_pad + 16 * p.c * O_pad + 2 * O_pad));
+  float* wT = wbuf;
+  float* U = wbuf + p.c * 9 * O_pad;
+  kChannelsLastAvx512(w, p.o, p.c * 9, wT, O_pad);
+  auto padded = [&](const float* v, float* dst) -> const float* {
+    if (v == nullptr) return nullptr;
+    std::fill(std::copy(v, v + p.o, dst), dst + O_pad, 0.f);
+    return dst;
+  };
+  const float* scale = padded(e.scale, U + 16 * p.c * O_pad);
+  const float* shift = padded(e.shift, U + 16 * p.c * O_pad + O_pad);
+  const double flops = 2.0 * p.n * p.o * P * p.c * 9;
+  const int threads = threads_for(flops, 1 << 18);
+  parallel_for(p.c, p.n >= threads ? 1 : threads, [&](int64_t c0, int64_t c1) { K.weights(wT, p.c, O_pad, U, c0, c1); });
+  const size_t xt_size = static_cast<size_t>((2 * TH + 2) * (2 * TW + 2) * Cp);
+  const size_t yb_size = static_cast<size_t>(P * O_pad + (e.pool ? Pout * O_pad : 0));
+  auto image = [&](int64_t n, float* xT, float* V, float* M, float* yb) {
+    WinogradImage im;
+    im.x = x + n * p.c * HW;
+    im.C = p.c, im.H = p.h, im.W = p.w, im.ph = p.ph, im.pw = p.pw;
+    im.TH = TH, im.TW = TW, im.T = T, im.T_pad = T_pad;
+    im.Cp = Cp, im.Hp = 2 * TH + 2, im.Wp = 2 * TW + 2;
+    im.U = U, im.xT = xT, im.V = V, im.M = M, im.rows = rows;
+    DirectConvJob& j = im.out;
+    j = DirectConvJob{};
+    j.O = p.o, j.O_pad = O_pad, j.OH = p.oh, j.OW = p.ow;
+    j.scale = scale, j.shift = shift, j.residual = e.residual ? e.residual + n * p.o * P : nullptr;
+    j.relu = e.relu, j.relu6 = e.relu6, j.pool = e.pool;
+    j.yb = yb, j.y = y + n * p.o * Pout;
+    return im;
+  };
+  if (p.n >= threads) {
+    // Whole images per thread: every step of an image on one core, its buffers in its caches.
+    parallel_for(p.n, threads, [&](int64_t b, int64_t end) {
+      float* xT = scratch(kScratchCol, xt_size);
+      float* V = scratch(kScratchWinoV, static_cast<size_t>(16 * T_pad * Cp));
+      float* M = scratch(kScratchWinoM, static_cast<size_t>(16 * T_pad * O_pad));
+      float* yb = scratch(kScratchOut, yb_size);
+      for (int64_t n = b; n < end; n++) {
+        const WinogradImage im = image(n, xT, V, M, yb);
+        K.pad(im, 0, im.Hp);
+        K.input(im, 0, T_pad);
+        K.gemm(im, 0, 16 * (O_pad / 32));
+        K.output(im, 0, TH);
+      }
+    });
+    return;
+  }
+  // Fewer images than threads (batch 1): each step of an image is split between the threads.
+  float* xT = scratch(kScratchCol, xt_size);
+  float* V = scratch(kScratchWinoV, static_cast<size_t>(16 * T_pad * Cp));
+  float* M = scratch(kScratchWinoM, static_cast<size_t>(16 * T_pad * O_pad));
+  float* yb = scratch(kScratchOut, yb_size);
+  for (int64_t n = 0; n < p.n; n++) {
+    const WinogradImage im = image(n, xT, V, M, yb);
+    parallel_for(im.Hp, threads, [&](int64_t b, int64_t end) { K.pad(im, b, end); });
+    parallel_for(T_pad, threads, [&](int64_t b, int64_t end) { K.input(im, b, end); });
+    parallel_for(16 * (O_pad / 32), threads, [&](int64_t b, int64_t end) { K.gemm(im, b, end); });
+    parallel_for(TH, threads, [&](int64_t b, int64_t end) { K.output(im, b, end); });
+  }
+}
+
 }  // namespace
 
 // The convolution and a pool-free epilogue: the direct path when it applies, else the GEMM or
 // depthwise paths with the epilogue applied to each image right after its GEMM.
 static void forward_with_epilogue(const float* x, const float* w, const ConvParams& p, float* y,
                                   const ConvEpilogue& ep) {
+  if (const int rows = winograd_plan(p)) return winograd_forward(x, w, p, rows, y, ep);
   DirectTile tile{0, 0};
   if (direct_plan(p, tile)) return direct_forward(x, w, p, tile, y, ep);
   if (is_depthwise(p)) {
@@ -686,7 +788,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void max_poo
 
 void conv2d_forward_fused(const float* x, const float* w, const ConvParams& p, float* y, const ConvEpilogue& e) {
   DirectTile tile{0, 0};
-  if (!e.pool || direct_plan(p, tile)) return forward_with_epilogue(x, w, p, y, e);
+  if (!e.pool || winograd_plan(p) || direct_plan(p, tile)) return forward_with_epilogue(x, w, p, y, e);
   // A pool off the direct path (no AVX-512, groups, ...): each image's convolution with its
   // epilogue goes to a scratch buffer that stays in cache, then is pooled into y. Images are
   // split between threads; the convolution of one image is the same computation as in a batch.

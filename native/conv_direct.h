@@ -38,6 +38,9 @@ struct DirectConvJob {
 // is not compiled; the caller must also check that the CPU runs AVX-512 kernels.
 using DirectConvRowsFn = void (*)(const DirectConvJob& job, int64_t oh0, int64_t oh1);
 extern const DirectConvRowsFn kDirectConvRowsAvx512;
+// The same rows' tail once yb holds conv rows [oh0, oh1) (computed elsewhere, e.g. by the
+// Winograd kernels): the pool, if any, then the residual/ReLU and the transpose into y.
+extern const DirectConvRowsFn kDirectFinishAvx512;
 
 // The weight gradient, with the same layouts: for one image, gwT[(c, ki, kj)][o] (taps × O_pad,
 // channel-last) accumulates Σ over output pixels of gyT[pixel][o] · xpad[c][tap + pixel]. Kernels

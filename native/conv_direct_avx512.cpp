@@ -4,6 +4,7 @@
 #pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,fma")
 #include <immintrin.h>
 
+#include "avx512_epilogue.h"
 #include "avx512_transpose.h"
 #include "conv_direct.h"
 
@@ -14,18 +15,6 @@
 
 namespace nabla {
 namespace {
-
-// `v > 0 || isnan(v) ? v : 0` per lane, as the scalar ReLU of channel_affine.
-inline __m512 relu_keep_nan(__m512 v) {
-  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLE_UQ), v);
-}
-
-// The job's activation: ReLU, and for ReLU6 then min(·, 6) (min_ps returns its second operand,
-// v, when either is NaN, so NaN stays NaN).
-inline __m512 activate(const DirectConvJob& j, __m512 v) {
-  v = relu_keep_nan(v);
-  return j.relu6 ? _mm512_min_ps(_mm512_set1_ps(6.f), v) : v;
-}
 
 // One COLS × 16·V tile per (channel block, output row, column block), stored channel-last.
 template <int COLS, int V, int SW>
@@ -74,7 +63,7 @@ void tiles(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
 #pragma GCC unroll 4
           for (int v = 0; v < V; v++) {
             __m512 t = _mm512_fmadd_ps(acc[r][v], sc[v], sh[v]);
-            if (relu_now) t = activate(j, t);
+            if (relu_now) t = activate(t, j.relu6);
             _mm512_store_ps(dst + r * j.O_pad + 16 * v, t);
           }
         }
@@ -133,7 +122,7 @@ void to_planes(const DirectConvJob& j, const float* src, int64_t P, int64_t p0, 
         const int64_t at = (o + i) * P + p;
         __m512 v = r[i];
         if (j.residual) v = _mm512_add_ps(v, _mm512_loadu_ps(j.residual + at));
-        if (relu_late) v = activate(j, v);
+        if (relu_late) v = activate(v, j.relu6);
         _mm512_storeu_ps(j.y + at, v);
       }
     }
@@ -224,9 +213,8 @@ void rows_for_tile(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
   return tiles<COLS, V, 2>(j, oh0, oh1);
 }
 
-void direct_rows(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
-  if (j.cols == 14 && j.vecs == 2) rows_for_tile<14, 2>(j, oh0, oh1);
-  else rows_for_tile<8, 2>(j, oh0, oh1);
+// The rows' tail once yb holds conv rows [oh0, oh1): the pool, if any, and the NCHW output.
+void finish_rows(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
   if (!j.pool) return to_planes(j, j.yb, j.OH * j.OW, oh0 * j.OW, oh1 * j.OW);
   const int64_t PW = j.OW / 2;
   float* pooled = j.yb + j.OH * j.OW * j.O_pad;
@@ -234,9 +222,16 @@ void direct_rows(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
   to_planes(j, pooled, (j.OH / 2) * PW, (oh0 / 2) * PW, (oh1 / 2) * PW);
 }
 
+void direct_rows(const DirectConvJob& j, int64_t oh0, int64_t oh1) {
+  if (j.cols == 14 && j.vecs == 2) rows_for_tile<14, 2>(j, oh0, oh1);
+  else rows_for_tile<8, 2>(j, oh0, oh1);
+  finish_rows(j, oh0, oh1);
+}
+
 }  // namespace
 
 extern const DirectConvRowsFn kDirectConvRowsAvx512 = direct_rows;
+extern const DirectConvRowsFn kDirectFinishAvx512 = finish_rows;
 extern const ChannelsLastFn kChannelsLastAvx512 = channels_last;
 extern const DirectGradFn kDirectGradAvx512 = direct_grad;
 
@@ -246,6 +241,7 @@ extern const DirectGradFn kDirectGradAvx512 = direct_grad;
 #include "conv_direct.h"
 namespace nabla {
 extern const DirectConvRowsFn kDirectConvRowsAvx512 = nullptr;
+extern const DirectConvRowsFn kDirectFinishAvx512 = nullptr;
 extern const ChannelsLastFn kChannelsLastAvx512 = nullptr;
 extern const DirectGradFn kDirectGradAvx512 = nullptr;
 }  // namespace nabla

@@ -230,6 +230,11 @@ const CONV_CASES: ConvCase[] = [
   { n: 2, c: 6, h: 5, w: 29, o: 32, k: [3, 3], p: [2, 2] }, // 31 pixels in 8-pixel tiles
   { n: 2, c: 3, h: 12, w: 16, o: 16, k: [5, 3], p: [2, 1] }, // taller kernel
   { n: 2, c: 32, h: 14, w: 14, o: 32, k: [3, 3], p: [1, 1] }, // fmnist conv2's input gradient shape
+  // Winograd F(2×2, 3×3) (conv_winograd.h): partial tiles, ragged channels, batch 1, padding.
+  { n: 3, c: 20, h: 9, w: 11, o: 48, k: [3, 3], p: [1, 1] }, // odd output, 48 of 64 lanes
+  { n: 1, c: 16, h: 12, w: 7, o: 32, k: [3, 3] }, // unpadded; batch 1 splits each step
+  { n: 2, c: 24, h: 5, w: 6, o: 32, k: [3, 3], p: [2, 2] }, // padding 2
+  { n: 2, c: 64, h: 8, w: 8, o: 64, k: [3, 3], p: [1, 1] }, // resnet20's last stage
 ];
 
 test("conv2d forward and both backwards match the reference", { skip }, () => {
@@ -275,6 +280,9 @@ test("conv2dFused (scale, shift, residual, ReLU, 2×2 pool) matches the referenc
     { n: 2, c: 16, h: 16, w: 16, o: 32, k: [3, 3], s: [2, 2], p: [1, 1] },
     { n: 2, c: 16, h: 12, w: 12, o: 16, k: [3, 3], p: [1, 1] },
     { n: 2, c: 8, h: 10, w: 10, o: 8, k: [3, 3], p: [1, 1], g: 8 },
+    // Winograd: odd outputs (the pool drops the last row and column), batch 1 and 3.
+    { n: 1, c: 20, h: 11, w: 9, o: 48, k: [3, 3], p: [1, 1] },
+    { n: 3, c: 16, h: 13, w: 10, o: 32, k: [3, 3], p: [1, 1] },
   ];
   for (const cc of cases) {
     const p = convParams(cc);
@@ -567,7 +575,11 @@ const x = r(16 * 32 * 196), gy = r(16 * 64 * 196), w = r(64 * 288), gw = new Flo
 L.conv2dBackwardWeight(x, gy, p, gw);
 L.conv2d(x, w, p, y);
 const sm = new Float32Array(1); L.reduce(0, a, 1, a.length, 1, sm);
-console.log([hash(c), hash(gw), hash(y), hash(sm)].join(","));
+// One image alone (batch-1 paths split each image between threads) gives its batch result.
+const p1 = p.slice(); p1[0] = 1; const y1 = new Float32Array(64 * 196);
+L.conv2d(x.subarray(0, 32 * 196), w, p1, y1);
+const alone = hash(y1) === hash(y.slice(0, 64 * 196)) ? "same" : "differs";
+console.log([hash(c), hash(gw), hash(y), hash(sm), alone].join(","));
 `;
 
 test("deterministic: bitwise identical across runs and thread counts", { skip }, () => {
@@ -577,6 +589,7 @@ test("deterministic: bitwise identical across runs and thread counts", { skip },
       encoding: "utf8",
     }).trim();
   const two = run("2");
+  assert.ok(two.endsWith(",same"), `an image alone vs in a batch: ${two}`);
   assert.equal(run("2"), two);
   assert.equal(run("1"), two);
   assert.equal(run("3"), two);

@@ -1,0 +1,59 @@
+// Winograd F(2×2, 3×3) convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+// Networks", 2015) for 3×3 stride-1 convolutions, AVX-512.
+//
+// Each 2×2 block ("tile") of output pixels is computed from the 4×4 input patch under it as
+//   y = Aᵀ [ Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B) ] A
+// so the 36 multiplies per tile and channel pair of the direct method become 16: the products of
+// the 16 transformed positions ξ are, for each ξ, one GEMM over channels,
+//   M[ξ] (tiles × O) = V[ξ] (tiles × C) · U[ξ] (C × O),
+// computed with the output channels in the vector lanes like the direct kernels (conv_direct.h).
+// The transform matrices hold only 0, ±1 and ±½, so the rounding error stays close to a direct
+// sum's. An output sums its terms in a fixed order (channels in order inside each GEMM, then the
+// fixed output transform): results do not depend on how work is split between threads.
+//
+// The steps per image, each a function below so a batch-1 call can split every step between
+// threads: the input zero-padded and made channel-last (pad), the input transform (input), the
+// 16 GEMMs (gemm) and the output transform with the epilogue, then the direct path's pool and
+// transpose back to NCHW (output).
+#pragma once
+
+#include <cstdint>
+
+#include "conv_direct.h"
+
+namespace nabla {
+
+struct WinogradImage {
+  const float* x;  // the image, NCHW: C planes of H × W
+  int64_t C, H, W, ph, pw;
+  int64_t TH, TW, T, T_pad;  // tile rows and columns, tiles, tiles rounded up to the GEMM block
+  int64_t Cp, Hp, Wp;        // channels rounded up to 16; the padded input's height and width
+  const float* U;            // transformed weights [16][C][O_pad]
+  float* xT;                 // scratch: padded channel-last input [Hp][Wp][Cp]
+  float* V;                  // scratch: transformed input [16][T_pad][Cp]
+  float* M;                  // scratch: transformed output [16][T_pad][O_pad]
+  int rows;                  // tiles per GEMM register block (14, 8 or 7)
+  // O, O_pad (a multiple of 32), OH, OW, the epilogue, yb ([OH·OW][O_pad] scratch, then the
+  // pooled rows) and y (the image's NCHW output); the tap fields are unused.
+  DirectConvJob out;
+};
+
+struct WinogradKernels {
+  // U[ξ][c][o] = (G g Gᵀ)[ξ] for input channels [c0, c1), from wT[c·9 + tap][o] (O_pad lanes).
+  void (*weights)(const float* wT, int64_t C, int64_t O_pad, float* U, int64_t c0, int64_t c1);
+  // Rows [r0, r1) of xT.
+  void (*pad)(const WinogradImage& im, int64_t r0, int64_t r1);
+  // Tiles [t0, t1) of V (tiles from T to T_pad are zero-filled).
+  void (*input)(const WinogradImage& im, int64_t t0, int64_t t1);
+  // GEMM units [u0, u1), unit = ξ · (O_pad / 32) + output channel block.
+  void (*gemm)(const WinogradImage& im, int64_t u0, int64_t u1);
+  // Tile rows [ty0, ty1): the output transform and epilogue into yb, then pool and NCHW into y.
+  void (*output)(const WinogradImage& im, int64_t ty0, int64_t ty1);
+};
+// Null when AVX-512 code is not compiled; the caller must also check that the CPU runs it.
+extern const WinogradKernels* const kWinogradAvx512;
+
+// GEMM register blocks compiled (tiles per block; 32 output channels each).
+constexpr int kWinogradRows[] = {14, 8, 7};
+
+}  // namespace nabla

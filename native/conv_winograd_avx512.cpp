@@ -1,0 +1,230 @@
+// AVX-512 kernels of the Winograd F(2×2, 3×3) convolution (see conv_winograd.h). Like
+// gemm_avx512.cpp this file is compiled for AVX-512 via the pragma below and must not include the
+// C++ standard library.
+//
+// The transforms (Lavin & Gray), applied to rows and then to columns:
+//   input   Bᵀ d:  (d0 − d2,  d1 + d2,  d2 − d1,  d1 − d3)
+//   weights G g:   (g0,  ½(g0 + g1 + g2),  ½(g0 − g1 + g2),  g2)
+//   output  Aᵀ m:  (m0 + m1 + m2,  m1 − m2 − m3)
+// Every transform works on 16 channels at once (channels in the vector lanes).
+#if defined(__x86_64__) || defined(__i386__)
+#pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,fma")
+#include <immintrin.h>
+
+#include "avx512_epilogue.h"
+#include "avx512_transpose.h"
+#include "conv_winograd.h"
+
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace nabla {
+namespace {
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// 16 channels of the 3×3 filters g[tap] → u[ξ] (ξ = 4·row + column).
+void weights(const float* wT, int64_t C, int64_t O_pad, float* U, int64_t c0, int64_t c1) {
+  const __m512 half = _mm512_set1_ps(0.5f);
+  for (int64_t c = c0; c < c1; c++) {
+    for (int64_t o = 0; o < O_pad; o += 16) {
+      __m512 g[9];
+#pragma GCC unroll 9
+      for (int t = 0; t < 9; t++) g[t] = _mm512_load_ps(wT + (c * 9 + t) * O_pad + o);
+      // t = G g: 4 rows × 3 columns.
+      __m512 t[4][3];
+#pragma GCC unroll 3
+      for (int j = 0; j < 3; j++) {
+        const __m512 a = g[j], b = g[3 + j], d = g[6 + j];
+        t[0][j] = a;
+        t[1][j] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(a, b), d));
+        t[2][j] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(a, b), d));
+        t[3][j] = d;
+      }
+      // u = t Gᵀ: 4 × 4.
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; i++) {
+        const __m512 a = t[i][0], b = t[i][1], d = t[i][2];
+        const __m512 u[4] = {a, _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(a, b), d)),
+                             _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(a, b), d)), d};
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) _mm512_store_ps(U + ((4 * i + j) * C + c) * O_pad + o, u[j]);
+      }
+    }
+  }
+}
+
+// Rows [r0, r1) of the zero-padded channel-last input: 16 channels × 16 pixels of a row at a
+// time, transposed in registers.
+void pad(const WinogradImage& im, int64_t r0, int64_t r1) {
+  const int64_t rowlen = im.Wp * im.Cp;
+  for (int64_t r = r0; r < r1; r++) {
+    float* dst = im.xT + r * rowlen;
+    const int64_t h = r - im.ph;
+    if (h < 0 || h >= im.H) {
+      for (int64_t i = 0; i < rowlen; i += 16) _mm512_store_ps(dst + i, _mm512_setzero_ps());
+      continue;
+    }
+    for (int64_t i = 0; i < im.pw * im.Cp; i += 16) _mm512_store_ps(dst + i, _mm512_setzero_ps());
+    for (int64_t i = (im.pw + im.W) * im.Cp; i < rowlen; i += 16) _mm512_store_ps(dst + i, _mm512_setzero_ps());
+    for (int64_t w0 = 0; w0 < im.W; w0 += 16) {
+      const int64_t n = min64(16, im.W - w0);
+      const __mmask16 cols = static_cast<__mmask16>((1u << n) - 1u);
+      for (int64_t cb = 0; cb < im.Cp; cb += 16) {
+        __m512 v[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++)
+          v[i] = cb + i < im.C ? _mm512_maskz_loadu_ps(cols, im.x + ((cb + i) * im.H + h) * im.W + w0)
+                               : _mm512_setzero_ps();
+        transpose16_regs(v);
+        float* d = dst + (im.pw + w0) * im.Cp + cb;
+        for (int64_t j = 0; j < n; j++) _mm512_store_ps(d + j * im.Cp, v[j]);
+      }
+    }
+  }
+}
+
+// Bᵀ applied along one direction to four vectors.
+inline void bt4(const __m512 d[4], __m512 s[4]) {
+  s[0] = _mm512_sub_ps(d[0], d[2]);
+  s[1] = _mm512_add_ps(d[1], d[2]);
+  s[2] = _mm512_sub_ps(d[2], d[1]);
+  s[3] = _mm512_sub_ps(d[1], d[3]);
+}
+
+void input(const WinogradImage& im, int64_t t0, int64_t t1) {
+  const int64_t xi_stride = im.T_pad * im.Cp;
+  for (int64_t t = t0; t < t1; t++) {
+    float* v = im.V + t * im.Cp;
+    if (t >= im.T) {
+      for (int xi = 0; xi < 16; xi++)
+        for (int64_t cb = 0; cb < im.Cp; cb += 16) _mm512_store_ps(v + xi * xi_stride + cb, _mm512_setzero_ps());
+      continue;
+    }
+    const int64_t ty = t / im.TW, tx = t % im.TW;
+    const float* patch = im.xT + ((2 * ty) * im.Wp + 2 * tx) * im.Cp;
+    for (int64_t cb = 0; cb < im.Cp; cb += 16) {
+      // Rows first: s[i] = Bᵀ applied down column j of the patch.
+      __m512 s[4][4];
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; j++) {
+        __m512 d[4], r[4];
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) d[i] = _mm512_load_ps(patch + (i * im.Wp + j) * im.Cp + cb);
+        bt4(d, r);
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) s[i][j] = r[i];
+      }
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; i++) {
+        __m512 r[4];
+        bt4(s[i], r);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) _mm512_store_ps(v + (4 * i + j) * xi_stride + cb, r[j]);
+      }
+    }
+  }
+}
+
+// M[ξ][t][ob..ob+32] = Σ_c V[ξ][t][c] · U[ξ][c][ob..ob+32] for R tiles at a time: per channel,
+// 2 vector loads of U and R broadcasts of V feed 2R FMAs.
+template <int R>
+void gemm_unit(const WinogradImage& im, int64_t xi, int64_t ob) {
+  const int64_t O_pad = im.out.O_pad;
+  const float* U = im.U + xi * im.C * O_pad + ob;
+  const float* V = im.V + xi * im.T_pad * im.Cp;
+  float* M = im.M + xi * im.T_pad * O_pad + ob;
+  for (int64_t t0 = 0; t0 < im.T_pad; t0 += R) {
+    __m512 acc[R][2];
+#pragma GCC unroll 14
+    for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    const float* vrow = V + t0 * im.Cp;
+    const float* u = U;
+#pragma GCC unroll 1
+    for (int64_t c = 0; c < im.C; c++, u += O_pad) {
+      const __m512 w0 = _mm512_load_ps(u), w1 = _mm512_load_ps(u + 16);
+#pragma GCC unroll 14
+      for (int r = 0; r < R; r++) {
+        const __m512 b = _mm512_set1_ps(vrow[r * im.Cp + c]);
+        acc[r][0] = _mm512_fmadd_ps(b, w0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(b, w1, acc[r][1]);
+      }
+    }
+#pragma GCC unroll 14
+    for (int r = 0; r < R; r++) {
+      _mm512_store_ps(M + (t0 + r) * O_pad, acc[r][0]);
+      _mm512_store_ps(M + (t0 + r) * O_pad + 16, acc[r][1]);
+    }
+  }
+}
+
+void gemm(const WinogradImage& im, int64_t u0, int64_t u1) {
+  const int64_t blocks = im.out.O_pad / 32;
+  for (int64_t u = u0; u < u1; u++) {
+    const int64_t xi = u / blocks, ob = (u % blocks) * 32;
+    if (im.rows == 14) gemm_unit<14>(im, xi, ob);
+    else if (im.rows == 8) gemm_unit<8>(im, xi, ob);
+    else gemm_unit<7>(im, xi, ob);
+  }
+}
+
+// Aᵀ applied along one direction to four vectors.
+inline void at4(const __m512 m[4], __m512 r[2]) {
+  r[0] = _mm512_add_ps(_mm512_add_ps(m[0], m[1]), m[2]);
+  r[1] = _mm512_sub_ps(_mm512_sub_ps(m[1], m[2]), m[3]);
+}
+
+void output(const WinogradImage& im, int64_t ty0, int64_t ty1) {
+  const DirectConvJob& j = im.out;
+  const int64_t O_pad = j.O_pad, xi_stride = im.T_pad * O_pad;
+  const bool relu_now = j.relu && j.residual == nullptr;  // else after the residual (finish)
+  for (int64_t ty = ty0; ty < ty1; ty++) {
+    for (int64_t tx = 0; tx < im.TW; tx++) {
+      const float* m = im.M + (ty * im.TW + tx) * O_pad;
+      const bool full_h = 2 * ty + 1 < j.OH, full_w = 2 * tx + 1 < j.OW;
+      for (int64_t ob = 0; ob < O_pad; ob += 16) {
+        __m512 s[2][4];
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+          __m512 d[4], r[2];
+#pragma GCC unroll 4
+          for (int i = 0; i < 4; i++) d[i] = _mm512_load_ps(m + (4 * i + c) * xi_stride + ob);
+          at4(d, r);
+          s[0][c] = r[0];
+          s[1][c] = r[1];
+        }
+        const __m512 sc = j.scale ? _mm512_load_ps(j.scale + ob) : _mm512_set1_ps(1.f);
+        const __m512 sh = j.shift ? _mm512_load_ps(j.shift + ob) : _mm512_setzero_ps();
+#pragma GCC unroll 2
+        for (int i = 0; i < 2; i++) {
+          if (i == 1 && !full_h) break;
+          __m512 y[2];
+          at4(s[i], y);
+#pragma GCC unroll 2
+          for (int c = 0; c < 2; c++) {
+            if (c == 1 && !full_w) break;
+            __m512 v = _mm512_fmadd_ps(y[c], sc, sh);
+            if (relu_now) v = activate(v, j.relu6);
+            _mm512_store_ps(j.yb + ((2 * ty + i) * j.OW + 2 * tx + c) * O_pad + ob, v);
+          }
+        }
+      }
+    }
+  }
+  kDirectFinishAvx512(j, 2 * ty0, min64(2 * ty1, j.OH));
+}
+
+const WinogradKernels kKernels = {weights, pad, input, gemm, output};
+
+}  // namespace
+
+extern const WinogradKernels* const kWinogradAvx512 = &kKernels;
+
+}  // namespace nabla
+
+#else  // not x86: never selected
+#include "conv_winograd.h"
+namespace nabla {
+extern const WinogradKernels* const kWinogradAvx512 = nullptr;
+}  // namespace nabla
+#endif
