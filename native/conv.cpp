@@ -593,29 +593,36 @@ bool winograd_enabled() {
          std::strcmp(gemm_kernel().isa, "avx512") == 0;
 }
 
-// The GEMM block (tiles per register block) for this shape, or 0 where Winograd does not apply.
-// The choice depends on the layer's shape only (never on the batch or the thread count), so an
-// image gets the same result in any batch. Too few channels make the 16 GEMMs too short to pay
-// for the transforms (bench/native/conv-layers.ts, NABLA_CONV_WINOGRAD=0 for the other paths).
-int winograd_plan(const ConvParams& p) {
-  if (!winograd_enabled()) return 0;
-  if (p.groups != 1 || p.kh != 3 || p.kw != 3 || p.sh != 1 || p.sw != 1 || p.dh != 1 || p.dw != 1) return 0;
-  if (p.oh < 2 || p.ow < 2 || p.c < 16 || p.o < 32) return 0;
-  if (static_cast<double>(p.o) / static_cast<double>(round_up(p.o, 32)) < 0.75) return 0;
+struct WinogradPlan {
+  int rows = 0, vecs = 0;  // the GEMM register block: tiles × 16·vecs output channels
+};
+
+// The GEMM block for this shape; rows 0 where Winograd does not apply. The choice depends on the
+// layer's shape only (never on the batch or the thread count), so an image gets the same result
+// in any batch. Too few input channels make the 16 GEMMs too short to pay for the transforms
+// (bench/native/conv-layers.ts, NABLA_CONV_WINOGRAD=0 for the other paths).
+WinogradPlan winograd_plan(const ConvParams& p) {
+  WinogradPlan plan;
+  if (!winograd_enabled()) return plan;
+  if (p.groups != 1 || p.kh != 3 || p.kw != 3 || p.sh != 1 || p.sw != 1 || p.dh != 1 || p.dw != 1) return plan;
+  if (p.oh < 2 || p.ow < 2 || p.c < 16 || p.o < 16) return plan;
+  const int vecs = p.o <= 16 ? 1 : 2;
+  if (static_cast<double>(p.o) / static_cast<double>(round_up(p.o, 16 * vecs)) < 0.75) return plan;
   const int64_t tiles = ceil_div(p.oh, 2) * ceil_div(p.ow, 2);
-  int best = 0;
   int64_t waste = 0;
-  for (const int r : kWinogradRows) {
+  for (const int r : vecs == 1 ? kWinogradRows1 : kWinogradRows2) {
     const int64_t w = round_up(tiles, r) - tiles;
-    if (best == 0 || w < waste) best = r, waste = w;
+    if (plan.rows == 0 || w < waste) plan.rows = r, waste = w;
   }
-  return best;
+  plan.vecs = vecs;
+  return plan;
 }
 
-void winograd_forward(const float* x, const float* w, const ConvParams& p, int rows, float* y, const ConvEpilogue& e) {
+void winograd_forward(const float* x, const float* w, const ConvParams& p, const WinogradPlan& plan, float* y,
+                      const ConvEpilogue& e) {
   const WinogradKernels& K = *kWinogradAvx512;
-  const int64_t O_pad = round_up(p.o, 32), Cp = round_up(p.c, 16);
-  const int64_t TH = ceil_div(p.oh, 2), TW = ceil_div(p.ow, 2), T = TH * TW, T_pad = round_up(T, rows);
+  const int64_t O_pad = round_up(p.o, 16 * plan.vecs), Cp = round_up(p.c, 16);
+  const int64_t TH = ceil_div(p.oh, 2), TW = ceil_div(p.ow, 2), T = TH * TW;
   const int64_t HW = p.h * p.w, P = p.oh * p.ow;
   const int64_t PH = p.oh / 2, Pout = e.pool ? PH * (p.ow / 2) : P;
   // The calling thread's buffer: channel-last weights, their transform, the padded epilogue.
@@ -633,15 +640,21 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, int r
   const double flops = 2.0 * p.n * p.o * P * p.c * 9;
   const int threads = threads_for(flops, 1 << 18);
   parallel_for(p.c, p.n >= threads ? 1 : threads, [&](int64_t c0, int64_t c1) { K.weights(wT, p.c, O_pad, U, c0, c1); });
+  // Tiles per chunk: the chunk's transformed input and output (16 positions each) within about
+  // 128 KB, so they stay in L2 between the steps; at batch 1 at least one chunk per thread.
+  const int64_t per_tile = 16 * (Cp + O_pad) * static_cast<int64_t>(sizeof(float));
+  int64_t CH = std::max<int64_t>(1, (128 << 10) / per_tile);
+  if (p.n < threads) CH = std::min(CH, ceil_div(T, threads));
+  CH = std::min(round_up(CH, plan.rows), round_up(T, plan.rows));
   const size_t xt_size = static_cast<size_t>((2 * TH + 2) * (2 * TW + 2) * Cp);
   const size_t yb_size = static_cast<size_t>(P * O_pad + (e.pool ? Pout * O_pad : 0));
-  auto image = [&](int64_t n, float* xT, float* V, float* M, float* yb) {
+  auto image = [&](int64_t n, float* xT, float* yb) {
     WinogradImage im;
     im.x = x + n * p.c * HW;
     im.C = p.c, im.H = p.h, im.W = p.w, im.ph = p.ph, im.pw = p.pw;
-    im.TH = TH, im.TW = TW, im.T = T, im.T_pad = T_pad;
+    im.TH = TH, im.TW = TW, im.T = T, im.CH = CH;
     im.Cp = Cp, im.Hp = 2 * TH + 2, im.Wp = 2 * TW + 2;
-    im.U = U, im.xT = xT, im.V = V, im.M = M, im.rows = rows;
+    im.U = U, im.xT = xT, im.V = nullptr, im.M = nullptr, im.rows = plan.rows, im.vecs = plan.vecs;
     DirectConvJob& j = im.out;
     j = DirectConvJob{};
     j.O = p.o, j.O_pad = O_pad, j.OH = p.oh, j.OW = p.ow;
@@ -650,34 +663,41 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, int r
     j.yb = yb, j.y = y + n * p.o * Pout;
     return im;
   };
+  // This thread's chunk buffers in im.
+  auto with_chunk_buffers = [&](WinogradImage im) {
+    im.V = scratch(kScratchWinoV, static_cast<size_t>(16 * CH * Cp));
+    im.M = scratch(kScratchWinoM, static_cast<size_t>(16 * CH * O_pad));
+    return im;
+  };
   if (p.n >= threads) {
     // Whole images per thread: every step of an image on one core, its buffers in its caches.
     parallel_for(p.n, threads, [&](int64_t b, int64_t end) {
       float* xT = scratch(kScratchCol, xt_size);
-      float* V = scratch(kScratchWinoV, static_cast<size_t>(16 * T_pad * Cp));
-      float* M = scratch(kScratchWinoM, static_cast<size_t>(16 * T_pad * O_pad));
       float* yb = scratch(kScratchOut, yb_size);
       for (int64_t n = b; n < end; n++) {
-        const WinogradImage im = image(n, xT, V, M, yb);
+        const WinogradImage im = with_chunk_buffers(image(n, xT, yb));
         K.pad(im, 0, im.Hp);
-        K.input(im, 0, T_pad);
-        K.gemm(im, 0, 16 * (O_pad / 32));
-        K.output(im, 0, TH);
+        for (int64_t t = 0; t < T; t += CH) K.tiles(im, t, std::min(T, t + CH));
+        kDirectFinishAvx512(im.out, 0, p.oh);
       }
     });
     return;
   }
-  // Fewer images than threads (batch 1): each step of an image is split between the threads.
+  // Fewer images than threads (batch 1): the padding, the chunks and the output rows of each
+  // image are split between the threads (every tile is computed as in a batch).
   float* xT = scratch(kScratchCol, xt_size);
-  float* V = scratch(kScratchWinoV, static_cast<size_t>(16 * T_pad * Cp));
-  float* M = scratch(kScratchWinoM, static_cast<size_t>(16 * T_pad * O_pad));
   float* yb = scratch(kScratchOut, yb_size);
+  const int64_t chunks = ceil_div(T, CH);
   for (int64_t n = 0; n < p.n; n++) {
-    const WinogradImage im = image(n, xT, V, M, yb);
+    const WinogradImage im = image(n, xT, yb);
     parallel_for(im.Hp, threads, [&](int64_t b, int64_t end) { K.pad(im, b, end); });
-    parallel_for(T_pad, threads, [&](int64_t b, int64_t end) { K.input(im, b, end); });
-    parallel_for(16 * (O_pad / 32), threads, [&](int64_t b, int64_t end) { K.gemm(im, b, end); });
-    parallel_for(TH, threads, [&](int64_t b, int64_t end) { K.output(im, b, end); });
+    parallel_for(chunks, threads, [&](int64_t b, int64_t end) {
+      const WinogradImage mine = with_chunk_buffers(im);
+      for (int64_t c = b; c < end; c++) K.tiles(mine, c * CH, std::min(T, (c + 1) * CH));
+    });
+    // Whole pairs of rows when pooling.
+    const int64_t step = e.pool ? 2 : 1, units = (e.pool ? 2 * PH : p.oh) / step;
+    parallel_for(units, threads, [&](int64_t b, int64_t end) { kDirectFinishAvx512(im.out, b * step, end * step); });
   }
 }
 
@@ -687,7 +707,7 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, int r
 // depthwise paths with the epilogue applied to each image right after its GEMM.
 static void forward_with_epilogue(const float* x, const float* w, const ConvParams& p, float* y,
                                   const ConvEpilogue& ep) {
-  if (const int rows = winograd_plan(p)) return winograd_forward(x, w, p, rows, y, ep);
+  if (const WinogradPlan plan = winograd_plan(p); plan.rows) return winograd_forward(x, w, p, plan, y, ep);
   DirectTile tile{0, 0};
   if (direct_plan(p, tile)) return direct_forward(x, w, p, tile, y, ep);
   if (is_depthwise(p)) {
@@ -788,7 +808,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void max_poo
 
 void conv2d_forward_fused(const float* x, const float* w, const ConvParams& p, float* y, const ConvEpilogue& e) {
   DirectTile tile{0, 0};
-  if (!e.pool || winograd_plan(p) || direct_plan(p, tile)) return forward_with_epilogue(x, w, p, y, e);
+  if (!e.pool || winograd_plan(p).rows || direct_plan(p, tile)) return forward_with_epilogue(x, w, p, y, e);
   // A pool off the direct path (no AVX-512, groups, ...): each image's convolution with its
   // epilogue goes to a scratch buffer that stays in cache, then is pooled into y. Images are
   // split between threads; the convolution of one image is the same computation as in a batch.

@@ -11,10 +11,11 @@
 // sum's. An output sums its terms in a fixed order (channels in order inside each GEMM, then the
 // fixed output transform): results do not depend on how work is split between threads.
 //
-// The steps per image, each a function below so a batch-1 call can split every step between
-// threads: the input zero-padded and made channel-last (pad), the input transform (input), the
-// 16 GEMMs (gemm) and the output transform with the epilogue, then the direct path's pool and
-// transpose back to NCHW (output).
+// The steps per image: the input zero-padded and made channel-last (pad); then, a chunk of tiles
+// at a time so the transformed data stays in cache, the input transform, the 16 GEMMs and the
+// output transform with the epilogue into a channel-last buffer (tiles); last the direct path's
+// pool and transpose back to NCHW (kDirectFinishAvx512). Threads split images, or at batch 1 the
+// padded rows, the chunks and the output rows.
 #pragma once
 
 #include <cstdint>
@@ -26,14 +27,14 @@ namespace nabla {
 struct WinogradImage {
   const float* x;  // the image, NCHW: C planes of H × W
   int64_t C, H, W, ph, pw;
-  int64_t TH, TW, T, T_pad;  // tile rows and columns, tiles, tiles rounded up to the GEMM block
+  int64_t TH, TW, T, CH;     // tile rows and columns, tiles, tiles per chunk (a multiple of rows)
   int64_t Cp, Hp, Wp;        // channels rounded up to 16; the padded input's height and width
   const float* U;            // transformed weights [16][C][O_pad]
   float* xT;                 // scratch: padded channel-last input [Hp][Wp][Cp]
-  float* V;                  // scratch: transformed input [16][T_pad][Cp]
-  float* M;                  // scratch: transformed output [16][T_pad][O_pad]
-  int rows;                  // tiles per GEMM register block (14, 8 or 7)
-  // O, O_pad (a multiple of 32), OH, OW, the epilogue, yb ([OH·OW][O_pad] scratch, then the
+  float* V;                  // scratch: a chunk's transformed input [16][CH][Cp]
+  float* M;                  // scratch: a chunk's transformed output [16][CH][O_pad]
+  int rows, vecs;            // GEMM register block: tiles × 16·vecs output channels
+  // O, O_pad (a multiple of 16·vecs), OH, OW, the epilogue, yb ([OH·OW][O_pad] scratch, then the
   // pooled rows) and y (the image's NCHW output); the tap fields are unused.
   DirectConvJob out;
 };
@@ -43,17 +44,14 @@ struct WinogradKernels {
   void (*weights)(const float* wT, int64_t C, int64_t O_pad, float* U, int64_t c0, int64_t c1);
   // Rows [r0, r1) of xT.
   void (*pad)(const WinogradImage& im, int64_t r0, int64_t r1);
-  // Tiles [t0, t1) of V (tiles from T to T_pad are zero-filled).
-  void (*input)(const WinogradImage& im, int64_t t0, int64_t t1);
-  // GEMM units [u0, u1), unit = ξ · (O_pad / 32) + output channel block.
-  void (*gemm)(const WinogradImage& im, int64_t u0, int64_t u1);
-  // Tile rows [ty0, ty1): the output transform and epilogue into yb, then pool and NCHW into y.
-  void (*output)(const WinogradImage& im, int64_t ty0, int64_t ty1);
+  // Tiles [t0, t1) (at most CH; V and M are this call's): the transforms and GEMMs, into yb.
+  void (*tiles)(const WinogradImage& im, int64_t t0, int64_t t1);
 };
 // Null when AVX-512 code is not compiled; the caller must also check that the CPU runs it.
 extern const WinogradKernels* const kWinogradAvx512;
 
-// GEMM register blocks compiled (tiles per block; 32 output channels each).
-constexpr int kWinogradRows[] = {14, 8, 7};
+// GEMM register blocks compiled: tiles per block, for 32 output channels (vecs 2) and for 16.
+constexpr int kWinogradRows2[] = {14, 8, 7};
+constexpr int kWinogradRows1[] = {28, 16, 14};
 
 }  // namespace nabla

@@ -22,6 +22,7 @@ namespace nabla {
 namespace {
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t round_up_rows(int64_t n, int64_t r) { return (n + r - 1) / r * r; }
 
 // 16 channels of the 3×3 filters g[tap] → u[ξ] (ξ = 4·row + column).
 void weights(const float* wT, int64_t C, int64_t O_pad, float* U, int64_t c0, int64_t c1) {
@@ -93,9 +94,9 @@ inline void bt4(const __m512 d[4], __m512 s[4]) {
 }
 
 void input(const WinogradImage& im, int64_t t0, int64_t t1) {
-  const int64_t xi_stride = im.T_pad * im.Cp;
+  const int64_t xi_stride = im.CH * im.Cp;
   for (int64_t t = t0; t < t1; t++) {
-    float* v = im.V + t * im.Cp;
+    float* v = im.V + (t - t0) * im.Cp;
     if (t >= im.T) {
       for (int xi = 0; xi < 16; xi++)
         for (int64_t cb = 0; cb < im.Cp; cb += 16) _mm512_store_ps(v + xi * xi_stride + cb, _mm512_setzero_ps());
@@ -126,45 +127,56 @@ void input(const WinogradImage& im, int64_t t0, int64_t t1) {
   }
 }
 
-// M[ξ][t][ob..ob+32] = Σ_c V[ξ][t][c] · U[ξ][c][ob..ob+32] for R tiles at a time: per channel,
-// 2 vector loads of U and R broadcasts of V feed 2R FMAs.
-template <int R>
-void gemm_unit(const WinogradImage& im, int64_t xi, int64_t ob) {
+// M[ξ][t][ob..ob+16·NV] = Σ_c V[ξ][t][c] · U[ξ][c][ob..ob+16·NV] for R tiles at a time: per
+// channel, NV vector loads of U and R broadcasts of V feed R·NV FMAs.
+template <int R, int NV>
+void gemm_unit(const WinogradImage& im, int64_t xi, int64_t ob, int64_t tiles) {
   const int64_t O_pad = im.out.O_pad;
   const float* U = im.U + xi * im.C * O_pad + ob;
-  const float* V = im.V + xi * im.T_pad * im.Cp;
-  float* M = im.M + xi * im.T_pad * O_pad + ob;
-  for (int64_t t0 = 0; t0 < im.T_pad; t0 += R) {
-    __m512 acc[R][2];
-#pragma GCC unroll 14
-    for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  const float* V = im.V + xi * im.CH * im.Cp;
+  float* M = im.M + xi * im.CH * O_pad + ob;
+  for (int64_t t0 = 0; t0 < tiles; t0 += R) {
+    __m512 acc[R][NV];
+#pragma GCC unroll 28
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
     const float* vrow = V + t0 * im.Cp;
     const float* u = U;
 #pragma GCC unroll 1
     for (int64_t c = 0; c < im.C; c++, u += O_pad) {
-      const __m512 w0 = _mm512_load_ps(u), w1 = _mm512_load_ps(u + 16);
-#pragma GCC unroll 14
+      __m512 w[NV];
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; v++) w[v] = _mm512_load_ps(u + 16 * v);
+#pragma GCC unroll 28
       for (int r = 0; r < R; r++) {
         const __m512 b = _mm512_set1_ps(vrow[r * im.Cp + c]);
-        acc[r][0] = _mm512_fmadd_ps(b, w0, acc[r][0]);
-        acc[r][1] = _mm512_fmadd_ps(b, w1, acc[r][1]);
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(b, w[v], acc[r][v]);
       }
     }
-#pragma GCC unroll 14
-    for (int r = 0; r < R; r++) {
-      _mm512_store_ps(M + (t0 + r) * O_pad, acc[r][0]);
-      _mm512_store_ps(M + (t0 + r) * O_pad + 16, acc[r][1]);
-    }
+#pragma GCC unroll 28
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; v++) _mm512_store_ps(M + (t0 + r) * O_pad + 16 * v, acc[r][v]);
   }
 }
 
-void gemm(const WinogradImage& im, int64_t u0, int64_t u1) {
-  const int64_t blocks = im.out.O_pad / 32;
-  for (int64_t u = u0; u < u1; u++) {
-    const int64_t xi = u / blocks, ob = (u % blocks) * 32;
-    if (im.rows == 14) gemm_unit<14>(im, xi, ob);
-    else if (im.rows == 8) gemm_unit<8>(im, xi, ob);
-    else gemm_unit<7>(im, xi, ob);
+// All 16 GEMMs for the chunk's `tiles` tiles (a multiple of im.rows).
+void gemm(const WinogradImage& im, int64_t tiles) {
+  const int64_t OB = 16 * im.vecs;
+  for (int64_t xi = 0; xi < 16; xi++) {
+    for (int64_t ob = 0; ob < im.out.O_pad; ob += OB) {
+      if (im.vecs == 1) {
+        if (im.rows == 28) gemm_unit<28, 1>(im, xi, ob, tiles);
+        else if (im.rows == 16) gemm_unit<16, 1>(im, xi, ob, tiles);
+        else gemm_unit<14, 1>(im, xi, ob, tiles);
+      } else {
+        if (im.rows == 14) gemm_unit<14, 2>(im, xi, ob, tiles);
+        else if (im.rows == 8) gemm_unit<8, 2>(im, xi, ob, tiles);
+        else gemm_unit<7, 2>(im, xi, ob, tiles);
+      }
+    }
   }
 }
 
@@ -174,47 +186,54 @@ inline void at4(const __m512 m[4], __m512 r[2]) {
   r[1] = _mm512_sub_ps(_mm512_sub_ps(m[1], m[2]), m[3]);
 }
 
-void output(const WinogradImage& im, int64_t ty0, int64_t ty1) {
+// The output transform and epilogue of tiles [t0, t1) (below T) into yb.
+void output(const WinogradImage& im, int64_t t0, int64_t t1) {
   const DirectConvJob& j = im.out;
-  const int64_t O_pad = j.O_pad, xi_stride = im.T_pad * O_pad;
+  const int64_t O_pad = j.O_pad, xi_stride = im.CH * O_pad;
   const bool relu_now = j.relu && j.residual == nullptr;  // else after the residual (finish)
-  for (int64_t ty = ty0; ty < ty1; ty++) {
-    for (int64_t tx = 0; tx < im.TW; tx++) {
-      const float* m = im.M + (ty * im.TW + tx) * O_pad;
-      const bool full_h = 2 * ty + 1 < j.OH, full_w = 2 * tx + 1 < j.OW;
-      for (int64_t ob = 0; ob < O_pad; ob += 16) {
-        __m512 s[2][4];
+  for (int64_t t = t0; t < t1; t++) {
+    const int64_t ty = t / im.TW, tx = t % im.TW;
+    const float* m = im.M + (t - t0) * O_pad;
+    const bool full_h = 2 * ty + 1 < j.OH, full_w = 2 * tx + 1 < j.OW;
+    for (int64_t ob = 0; ob < O_pad; ob += 16) {
+      __m512 s[2][4];
 #pragma GCC unroll 4
-        for (int c = 0; c < 4; c++) {
-          __m512 d[4], r[2];
+      for (int c = 0; c < 4; c++) {
+        __m512 d[4], r[2];
 #pragma GCC unroll 4
-          for (int i = 0; i < 4; i++) d[i] = _mm512_load_ps(m + (4 * i + c) * xi_stride + ob);
-          at4(d, r);
-          s[0][c] = r[0];
-          s[1][c] = r[1];
-        }
-        const __m512 sc = j.scale ? _mm512_load_ps(j.scale + ob) : _mm512_set1_ps(1.f);
-        const __m512 sh = j.shift ? _mm512_load_ps(j.shift + ob) : _mm512_setzero_ps();
+        for (int i = 0; i < 4; i++) d[i] = _mm512_load_ps(m + (4 * i + c) * xi_stride + ob);
+        at4(d, r);
+        s[0][c] = r[0];
+        s[1][c] = r[1];
+      }
+      const __m512 sc = j.scale ? _mm512_load_ps(j.scale + ob) : _mm512_set1_ps(1.f);
+      const __m512 sh = j.shift ? _mm512_load_ps(j.shift + ob) : _mm512_setzero_ps();
 #pragma GCC unroll 2
-        for (int i = 0; i < 2; i++) {
-          if (i == 1 && !full_h) break;
-          __m512 y[2];
-          at4(s[i], y);
+      for (int i = 0; i < 2; i++) {
+        if (i == 1 && !full_h) break;
+        __m512 y[2];
+        at4(s[i], y);
 #pragma GCC unroll 2
-          for (int c = 0; c < 2; c++) {
-            if (c == 1 && !full_w) break;
-            __m512 v = _mm512_fmadd_ps(y[c], sc, sh);
-            if (relu_now) v = activate(v, j.relu6);
-            _mm512_store_ps(j.yb + ((2 * ty + i) * j.OW + 2 * tx + c) * O_pad + ob, v);
-          }
+        for (int c = 0; c < 2; c++) {
+          if (c == 1 && !full_w) break;
+          __m512 v = _mm512_fmadd_ps(y[c], sc, sh);
+          if (relu_now) v = activate(v, j.relu6);
+          _mm512_store_ps(j.yb + ((2 * ty + i) * j.OW + 2 * tx + c) * O_pad + ob, v);
         }
       }
     }
   }
-  kDirectFinishAvx512(j, 2 * ty0, min64(2 * ty1, j.OH));
 }
 
-const WinogradKernels kKernels = {weights, pad, input, gemm, output};
+// Tiles [t0, t1) (at most im.CH of them) from the padded input to yb.
+void tiles(const WinogradImage& im, int64_t t0, int64_t t1) {
+  const int64_t n = round_up_rows(t1 - t0, im.rows);
+  input(im, t0, t0 + n);
+  gemm(im, n);
+  output(im, t0, t1 < im.T ? t1 : im.T);
+}
+
+const WinogradKernels kKernels = {weights, pad, tiles};
 
 }  // namespace
 
