@@ -583,12 +583,11 @@ void direct_backward_weight(const float* x, const float* gy, const ConvParams& p
 
 // ---- Winograd F(2×2, 3×3) (conv_winograd.h): 3×3 stride-1 convolutions --------------------
 
-// NABLA_CONV_WINOGRAD=0 keeps these convolutions on the direct / GEMM paths (for benchmarks).
+// NABLA_CONV_WINOGRAD=0 keeps these convolutions on the direct / GEMM paths (for benchmarks). Read
+// at every call (a few nanoseconds), so a benchmark can switch it within one process.
 bool winograd_enabled() {
-  static const bool off = [] {
-    const char* v = std::getenv("NABLA_CONV_WINOGRAD");
-    return v != nullptr && std::strcmp(v, "0") == 0;
-  }();
+  const char* v = std::getenv("NABLA_CONV_WINOGRAD");
+  const bool off = v != nullptr && std::strcmp(v, "0") == 0;
   return !off && kWinogradAvx512 != nullptr && kDirectFinishAvx512 != nullptr &&
          std::strcmp(gemm_kernel().isa, "avx512") == 0;
 }
@@ -598,14 +597,16 @@ struct WinogradPlan {
 };
 
 // The GEMM block for this shape; rows 0 where Winograd does not apply. The choice depends on the
-// layer's shape only (never on the batch or the thread count), so an image gets the same result
-// in any batch. Too few input channels make the 16 GEMMs too short to pay for the transforms
+// layer's shape and on whether there is more than one image, never on the thread count. Too few input channels make the 16 GEMMs too short to pay for the transforms
 // (bench/native/conv-layers.ts, NABLA_CONV_WINOGRAD=0 for the other paths).
 WinogradPlan winograd_plan(const ConvParams& p) {
   WinogradPlan plan;
   if (!winograd_enabled()) return plan;
   if (p.groups != 1 || p.kh != 3 || p.kw != 3 || p.sh != 1 || p.sw != 1 || p.dh != 1 || p.dw != 1) return plan;
   if (p.oh < 2 || p.ow < 2 || p.c < 16 || p.o < 16) return plan;
+  // A single image: transforming the weights and the extra steps cost more than the saved
+  // multiplies (fmnist-cnn and resnet20 batch-1 latency, in-process A/B); from 2 images it wins.
+  if (p.n < 2) return plan;
   const int vecs = p.o <= 16 ? 1 : 2;
   if (static_cast<double>(p.o) / static_cast<double>(round_up(p.o, 16 * vecs)) < 0.75) return plan;
   const int64_t tiles = ceil_div(p.oh, 2) * ceil_div(p.ow, 2);

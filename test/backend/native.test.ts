@@ -232,7 +232,7 @@ const CONV_CASES: ConvCase[] = [
   { n: 2, c: 32, h: 14, w: 14, o: 32, k: [3, 3], p: [1, 1] }, // fmnist conv2's input gradient shape
   // Winograd F(2×2, 3×3) (conv_winograd.h): partial tiles, ragged channels, batch 1, padding.
   { n: 3, c: 20, h: 9, w: 11, o: 48, k: [3, 3], p: [1, 1] }, // odd output, 48 of 64 lanes
-  { n: 1, c: 16, h: 12, w: 7, o: 32, k: [3, 3] }, // unpadded; batch 1 splits each step
+  { n: 2, c: 16, h: 12, w: 7, o: 32, k: [3, 3] }, // unpadded
   { n: 2, c: 24, h: 5, w: 6, o: 32, k: [3, 3], p: [2, 2] }, // padding 2
   { n: 2, c: 64, h: 8, w: 8, o: 64, k: [3, 3], p: [1, 1] }, // resnet20's last stage
 ];
@@ -280,8 +280,8 @@ test("conv2dFused (scale, shift, residual, ReLU, 2×2 pool) matches the referenc
     { n: 2, c: 16, h: 16, w: 16, o: 32, k: [3, 3], s: [2, 2], p: [1, 1] },
     { n: 2, c: 16, h: 12, w: 12, o: 16, k: [3, 3], p: [1, 1] },
     { n: 2, c: 8, h: 10, w: 10, o: 8, k: [3, 3], p: [1, 1], g: 8 },
-    // Winograd: odd outputs (the pool drops the last row and column), batch 1 and 3.
-    { n: 1, c: 20, h: 11, w: 9, o: 48, k: [3, 3], p: [1, 1] },
+    // Winograd: odd outputs (the pool drops the last row and column).
+    { n: 2, c: 20, h: 11, w: 9, o: 48, k: [3, 3], p: [1, 1] },
     { n: 3, c: 16, h: 13, w: 10, o: 32, k: [3, 3], p: [1, 1] },
   ];
   for (const cc of cases) {
@@ -317,6 +317,48 @@ test("conv2dFused (scale, shift, residual, ReLU, 2×2 pool) matches the referenc
       k.conv2dFused!(x, w, p, got, ...args);
       assertClose(got, want, 4 * K, `conv2dFused ${JSON.stringify(cc)} ${JSON.stringify(args.slice(3))}`);
     }
+  }
+});
+
+test("Winograd convolutions split images between threads when there are more threads than images", { skip }, () => {
+  // With 4 threads, batches of 2 and 3 take the path that splits each image's padding, tile
+  // chunks and output rows between threads: the same bits as whole images per thread.
+  const L = lib();
+  const k = loadNativeBackend()!.kernels;
+  const cases: ConvCase[] = [
+    { n: 2, c: 32, h: 14, w: 14, o: 64, k: [3, 3], p: [1, 1] },
+    { n: 3, c: 20, h: 9, w: 11, o: 48, k: [3, 3], p: [1, 1] },
+    { n: 2, c: 16, h: 13, w: 10, o: 16, k: [3, 3], p: [1, 1] },
+  ];
+  const before = nativeInfo()!.threads;
+  try {
+    for (const cc of cases) {
+      const p = convParams(cc);
+      const K = p.c * 9;
+      const x = randn(p.n * p.c * p.h * p.w);
+      const w = randn(p.o * K, 1 / Math.sqrt(K));
+      const shift = randn(p.o);
+      const residual = randn(p.n * p.o * p.outH * p.outW);
+      const pooled = p.n * p.o * Math.floor(p.outH / 2) * Math.floor(p.outW / 2);
+      const run = (threads: number) => {
+        L.setNumThreads(threads);
+        const y = new Float32Array(residual.length).fill(NaN);
+        L.conv2d(x, w, new Int32Array(paramArray(p)), y);
+        const yr = new Float32Array(residual.length).fill(NaN);
+        k.conv2dFused!(x, w, p, yr, null, shift, residual, true, false, false);
+        const yp = new Float32Array(pooled).fill(NaN);
+        k.conv2dFused!(x, w, p, yp, null, shift, null, true, true, false);
+        return [y, yr, yp];
+      };
+      const one = run(1);
+      const four = run(4);
+      const want = new Float32Array(residual.length);
+      ref.conv2d(x, w, p, want);
+      assertClose(four[0]!, want, K, `conv2d ${JSON.stringify(cc)}`);
+      for (let i = 0; i < 3; i++) assert.deepEqual(four[i], one[i], `output ${i} of ${JSON.stringify(cc)}`);
+    }
+  } finally {
+    L.setNumThreads(before);
   }
 });
 
@@ -575,10 +617,11 @@ const x = r(16 * 32 * 196), gy = r(16 * 64 * 196), w = r(64 * 288), gw = new Flo
 L.conv2dBackwardWeight(x, gy, p, gw);
 L.conv2d(x, w, p, y);
 const sm = new Float32Array(1); L.reduce(0, a, 1, a.length, 1, sm);
-// One image alone (batch-1 paths split each image between threads) gives its batch result.
-const p1 = p.slice(); p1[0] = 1; const y1 = new Float32Array(64 * 196);
-L.conv2d(x.subarray(0, 32 * 196), w, p1, y1);
-const alone = hash(y1) === hash(y.slice(0, 64 * 196)) ? "same" : "differs";
+// Two images give their results in a batch of 16 (with 3 threads, a batch of 2 splits each
+// image between threads).
+const p2 = p.slice(); p2[0] = 2; const y2 = new Float32Array(2 * 64 * 196);
+L.conv2d(x.subarray(0, 2 * 32 * 196), w, p2, y2);
+const alone = hash(y2) === hash(y.slice(0, 2 * 64 * 196)) ? "same" : "differs";
 console.log([hash(c), hash(gw), hash(y), hash(sm), alone].join(","));
 `;
 
@@ -589,7 +632,7 @@ test("deterministic: bitwise identical across runs and thread counts", { skip },
       encoding: "utf8",
     }).trim();
   const two = run("2");
-  assert.ok(two.endsWith(",same"), `an image alone vs in a batch: ${two}`);
+  assert.ok(two.endsWith(",same"), `two images alone vs in a batch: ${two}`);
   assert.equal(run("2"), two);
   assert.equal(run("1"), two);
   assert.equal(run("3"), two);
