@@ -320,47 +320,51 @@ test("conv2dFused (scale, shift, residual, ReLU, 2×2 pool) matches the referenc
   }
 });
 
-test("Winograd convolutions split images between threads when there are more threads than images", { skip }, () => {
-  // With 4 threads, batches of 2 and 3 take the path that splits each image's padding, tile
-  // chunks and output rows between threads: the same bits as whole images per thread.
-  const L = lib();
-  const k = loadNativeBackend()!.kernels;
-  const cases: ConvCase[] = [
-    { n: 2, c: 32, h: 14, w: 14, o: 64, k: [3, 3], p: [1, 1] },
-    { n: 3, c: 20, h: 9, w: 11, o: 48, k: [3, 3], p: [1, 1] },
-    { n: 2, c: 16, h: 13, w: 10, o: 16, k: [3, 3], p: [1, 1] },
-  ];
-  const before = nativeInfo()!.threads;
-  try {
-    for (const cc of cases) {
-      const p = convParams(cc);
-      const K = p.c * 9;
-      const x = randn(p.n * p.c * p.h * p.w);
-      const w = randn(p.o * K, 1 / Math.sqrt(K));
-      const shift = randn(p.o);
-      const residual = randn(p.n * p.o * p.outH * p.outW);
-      const pooled = p.n * p.o * Math.floor(p.outH / 2) * Math.floor(p.outW / 2);
-      const run = (threads: number) => {
-        L.setNumThreads(threads);
-        const y = new Float32Array(residual.length).fill(NaN);
-        L.conv2d(x, w, new Int32Array(paramArray(p)), y);
-        const yr = new Float32Array(residual.length).fill(NaN);
-        k.conv2dFused!(x, w, p, yr, null, shift, residual, true, false, false);
-        const yp = new Float32Array(pooled).fill(NaN);
-        k.conv2dFused!(x, w, p, yp, null, shift, null, true, true, false);
-        return [y, yr, yp];
-      };
-      const one = run(1);
-      const four = run(4);
-      const want = new Float32Array(residual.length);
-      ref.conv2d(x, w, p, want);
-      assertClose(four[0]!, want, K, `conv2d ${JSON.stringify(cc)}`);
-      for (let i = 0; i < 3; i++) assert.deepEqual(four[i], one[i], `output ${i} of ${JSON.stringify(cc)}`);
+test(
+  "Winograd convolutions split images between threads when there are more threads than images",
+  { skip },
+  () => {
+    // With 4 threads, batches of 2 and 3 take the path that splits each image's padding, tile
+    // chunks and output rows between threads: the same bits as whole images per thread.
+    const L = lib();
+    const k = loadNativeBackend()!.kernels;
+    const cases: ConvCase[] = [
+      { n: 2, c: 32, h: 14, w: 14, o: 64, k: [3, 3], p: [1, 1] },
+      { n: 3, c: 20, h: 9, w: 11, o: 48, k: [3, 3], p: [1, 1] },
+      { n: 2, c: 16, h: 13, w: 10, o: 16, k: [3, 3], p: [1, 1] },
+    ];
+    const before = nativeInfo()!.threads;
+    try {
+      for (const cc of cases) {
+        const p = convParams(cc);
+        const K = p.c * 9;
+        const x = randn(p.n * p.c * p.h * p.w);
+        const w = randn(p.o * K, 1 / Math.sqrt(K));
+        const shift = randn(p.o);
+        const residual = randn(p.n * p.o * p.outH * p.outW);
+        const pooled = p.n * p.o * Math.floor(p.outH / 2) * Math.floor(p.outW / 2);
+        const run = (threads: number) => {
+          L.setNumThreads(threads);
+          const y = new Float32Array(residual.length).fill(NaN);
+          L.conv2d(x, w, new Int32Array(paramArray(p)), y);
+          const yr = new Float32Array(residual.length).fill(NaN);
+          k.conv2dFused!(x, w, p, yr, null, shift, residual, true, false, false);
+          const yp = new Float32Array(pooled).fill(NaN);
+          k.conv2dFused!(x, w, p, yp, null, shift, null, true, true, false);
+          return [y, yr, yp];
+        };
+        const one = run(1);
+        const four = run(4);
+        const want = new Float32Array(residual.length);
+        ref.conv2d(x, w, p, want);
+        assertClose(four[0]!, want, K, `conv2d ${JSON.stringify(cc)}`);
+        for (let i = 0; i < 3; i++) assert.deepEqual(four[i], one[i], `output ${i} of ${JSON.stringify(cc)}`);
+      }
+    } finally {
+      L.setNumThreads(before);
     }
-  } finally {
-    L.setNumThreads(before);
-  }
-});
+  },
+);
 
 function paramArray(p: Conv2dParams): number[] {
   return [
