@@ -31,8 +31,8 @@ struct WinogradImage {
   int64_t Cp, Hp, Wp;        // channels rounded up to 16; the padded input's height and width
   const float* U;            // transformed weights [16][C][O_pad]
   float* xT;                 // scratch: padded channel-last input [Hp][Wp][Cp]
-  float* V;                  // scratch: a chunk's transformed input [16][CH][Cp]
-  float* M;                  // scratch: a chunk's transformed output [16][CH][O_pad]
+  float* V;                  // scratch: a chunk's transformed input [CH][16][Cp]
+  float* M;                  // scratch: a chunk's transformed output [CH][16][O_pad]
   int rows, vecs;            // GEMM register block: tiles × 16·vecs output channels
   // O, O_pad (a multiple of 16·vecs), OH, OW, the epilogue, yb ([OH·OW][O_pad] scratch, then the
   // pooled rows) and y (the image's NCHW output); the tap fields are unused.

@@ -94,34 +94,35 @@ inline void bt4(const __m512 d[4], __m512 s[4]) {
 }
 
 void input(const WinogradImage& im, int64_t t0, int64_t t1) {
-  const int64_t xi_stride = im.CH * im.Cp;
+  const int64_t Cp = im.Cp, row = im.Wp * Cp;
   for (int64_t t = t0; t < t1; t++) {
-    float* v = im.V + (t - t0) * im.Cp;
+    float* v = im.V + (t - t0) * 16 * Cp;  // this tile's 16 positions, Cp channels each
     if (t >= im.T) {
-      for (int xi = 0; xi < 16; xi++)
-        for (int64_t cb = 0; cb < im.Cp; cb += 16) _mm512_store_ps(v + xi * xi_stride + cb, _mm512_setzero_ps());
+      for (int64_t i = 0; i < 16 * Cp; i += 16) _mm512_store_ps(v + i, _mm512_setzero_ps());
       continue;
     }
     const int64_t ty = t / im.TW, tx = t % im.TW;
-    const float* patch = im.xT + ((2 * ty) * im.Wp + 2 * tx) * im.Cp;
-    for (int64_t cb = 0; cb < im.Cp; cb += 16) {
-      // Rows first: s[i] = Bᵀ applied down column j of the patch.
+    const float* patch = im.xT + (2 * ty) * row + 2 * tx * Cp;
+    for (int64_t cb = 0; cb < Cp; cb += 16) {
+      const float* src = patch + cb;
+      // Rows first: s[i][j] = Bᵀ applied down column j of the patch.
       __m512 s[4][4];
 #pragma GCC unroll 4
       for (int j = 0; j < 4; j++) {
         __m512 d[4], r[4];
 #pragma GCC unroll 4
-        for (int i = 0; i < 4; i++) d[i] = _mm512_load_ps(patch + (i * im.Wp + j) * im.Cp + cb);
+        for (int i = 0; i < 4; i++) d[i] = _mm512_load_ps(src + i * row + j * Cp);
         bt4(d, r);
 #pragma GCC unroll 4
         for (int i = 0; i < 4; i++) s[i][j] = r[i];
       }
+      float* dst = v + cb;
 #pragma GCC unroll 4
       for (int i = 0; i < 4; i++) {
         __m512 r[4];
         bt4(s[i], r);
 #pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) _mm512_store_ps(v + (4 * i + j) * xi_stride + cb, r[j]);
+        for (int j = 0; j < 4; j++) _mm512_store_ps(dst + (4 * i + j) * Cp, r[j]);
       }
     }
   }
@@ -131,17 +132,17 @@ void input(const WinogradImage& im, int64_t t0, int64_t t1) {
 // channel, NV vector loads of U and R broadcasts of V feed R·NV FMAs.
 template <int R, int NV>
 void gemm_unit(const WinogradImage& im, int64_t xi, int64_t ob, int64_t tiles) {
-  const int64_t O_pad = im.out.O_pad;
+  const int64_t O_pad = im.out.O_pad, vstride = 16 * im.Cp, mstride = 16 * O_pad;
   const float* U = im.U + xi * im.C * O_pad + ob;
-  const float* V = im.V + xi * im.CH * im.Cp;
-  float* M = im.M + xi * im.CH * O_pad + ob;
+  const float* V = im.V + xi * im.Cp;
+  float* M = im.M + xi * O_pad + ob;
   for (int64_t t0 = 0; t0 < tiles; t0 += R) {
     __m512 acc[R][NV];
 #pragma GCC unroll 28
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 2
       for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
-    const float* vrow = V + t0 * im.Cp;
+    const float* vrow = V + t0 * vstride;
     const float* u = U;
 #pragma GCC unroll 1
     for (int64_t c = 0; c < im.C; c++, u += O_pad) {
@@ -150,7 +151,7 @@ void gemm_unit(const WinogradImage& im, int64_t xi, int64_t ob, int64_t tiles) {
       for (int v = 0; v < NV; v++) w[v] = _mm512_load_ps(u + 16 * v);
 #pragma GCC unroll 28
       for (int r = 0; r < R; r++) {
-        const __m512 b = _mm512_set1_ps(vrow[r * im.Cp + c]);
+        const __m512 b = _mm512_set1_ps(vrow[r * vstride + c]);
 #pragma GCC unroll 2
         for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(b, w[v], acc[r][v]);
       }
@@ -158,7 +159,7 @@ void gemm_unit(const WinogradImage& im, int64_t xi, int64_t ob, int64_t tiles) {
 #pragma GCC unroll 28
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 2
-      for (int v = 0; v < NV; v++) _mm512_store_ps(M + (t0 + r) * O_pad + 16 * v, acc[r][v]);
+      for (int v = 0; v < NV; v++) _mm512_store_ps(M + (t0 + r) * mstride + 16 * v, acc[r][v]);
   }
 }
 
@@ -189,11 +190,11 @@ inline void at4(const __m512 m[4], __m512 r[2]) {
 // The output transform and epilogue of tiles [t0, t1) (below T) into yb.
 void output(const WinogradImage& im, int64_t t0, int64_t t1) {
   const DirectConvJob& j = im.out;
-  const int64_t O_pad = j.O_pad, xi_stride = im.CH * O_pad;
+  const int64_t O_pad = j.O_pad;
   const bool relu_now = j.relu && j.residual == nullptr;  // else after the residual (finish)
   for (int64_t t = t0; t < t1; t++) {
     const int64_t ty = t / im.TW, tx = t % im.TW;
-    const float* m = im.M + (t - t0) * O_pad;
+    const float* m = im.M + (t - t0) * 16 * O_pad;  // this tile's 16 positions
     const bool full_h = 2 * ty + 1 < j.OH, full_w = 2 * tx + 1 < j.OW;
     for (int64_t ob = 0; ob < O_pad; ob += 16) {
       __m512 s[2][4];
@@ -201,7 +202,7 @@ void output(const WinogradImage& im, int64_t t0, int64_t t1) {
       for (int c = 0; c < 4; c++) {
         __m512 d[4], r[2];
 #pragma GCC unroll 4
-        for (int i = 0; i < 4; i++) d[i] = _mm512_load_ps(m + (4 * i + c) * xi_stride + ob);
+        for (int i = 0; i < 4; i++) d[i] = _mm512_load_ps(m + (4 * i + c) * O_pad + ob);
         at4(d, r);
         s[0][c] = r[0];
         s[1][c] = r[1];
