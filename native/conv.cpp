@@ -585,6 +585,7 @@ void direct_backward_weight(const float* x, const float* gy, const ConvParams& p
 
 // NABLA_CONV_WINOGRAD=0 keeps these convolutions on the direct / GEMM paths (for benchmarks). Read
 // at every call (a few nanoseconds), so a benchmark can switch it within one process.
+
 bool winograd_enabled() {
   const char* v = std::getenv("NABLA_CONV_WINOGRAD");
   const bool off = v != nullptr && std::strcmp(v, "0") == 0;

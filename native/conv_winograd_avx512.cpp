@@ -93,8 +93,9 @@ inline void bt4(const __m512 d[4], __m512 s[4]) {
   s[3] = _mm512_sub_ps(d[1], d[3]);
 }
 
-void input(const WinogradImage& im, int64_t t0, int64_t t1) {
-  const int64_t Cp = im.Cp, row = im.Wp * Cp;
+template <int CP>
+void input_tiles(const WinogradImage& im, int64_t t0, int64_t t1) {
+  const int64_t Cp = CP ? CP : im.Cp, row = im.Wp * Cp;
   for (int64_t t = t0; t < t1; t++) {
     float* v = im.V + (t - t0) * 16 * Cp;  // this tile's 16 positions, Cp channels each
     if (t >= im.T) {
@@ -128,11 +129,22 @@ void input(const WinogradImage& im, int64_t t0, int64_t t1) {
   }
 }
 
+// The input transform of tiles [t0, t1) into V (zeros for tiles from T on).
+void input(const WinogradImage& im, int64_t t0, int64_t t1) {
+  if (im.Cp == 16) return input_tiles<16>(im, t0, t1);
+  if (im.Cp == 32) return input_tiles<32>(im, t0, t1);
+  if (im.Cp == 64) return input_tiles<64>(im, t0, t1);
+  input_tiles<0>(im, t0, t1);
+}
+
 // M[ξ][t][ob..ob+16·NV] = Σ_c V[ξ][t][c] · U[ξ][c][ob..ob+16·NV] for R tiles at a time: per
 // channel, NV vector loads of U and R broadcasts of V feed R·NV FMAs.
-template <int R, int NV>
+// CP: the channel stride Cp when it is one of the common 16, 32, 64 (0: read at run time). A
+// compile-time stride puts the R tiles' broadcasts at constant offsets from one pointer; with a
+// run-time one GCC kept R row pointers and spilled them to the stack inside the loop.
+template <int R, int NV, int CP>
 void gemm_unit(const WinogradImage& im, int64_t xi, int64_t ob, int64_t tiles) {
-  const int64_t O_pad = im.out.O_pad, vstride = 16 * im.Cp, mstride = 16 * O_pad;
+  const int64_t O_pad = im.out.O_pad, vstride = 16 * (CP ? CP : im.Cp), mstride = 16 * O_pad;
   const float* U = im.U + xi * im.C * O_pad + ob;
   const float* V = im.V + xi * im.Cp;
   float* M = im.M + xi * O_pad + ob;
@@ -163,19 +175,27 @@ void gemm_unit(const WinogradImage& im, int64_t xi, int64_t ob, int64_t tiles) {
   }
 }
 
+template <int R, int NV>
+void gemm_block(const WinogradImage& im, int64_t xi, int64_t ob, int64_t tiles) {
+  if (im.Cp == 16) return gemm_unit<R, NV, 16>(im, xi, ob, tiles);
+  if (im.Cp == 32) return gemm_unit<R, NV, 32>(im, xi, ob, tiles);
+  if (im.Cp == 64) return gemm_unit<R, NV, 64>(im, xi, ob, tiles);
+  gemm_unit<R, NV, 0>(im, xi, ob, tiles);
+}
+
 // All 16 GEMMs for the chunk's `tiles` tiles (a multiple of im.rows).
 void gemm(const WinogradImage& im, int64_t tiles) {
   const int64_t OB = 16 * im.vecs;
   for (int64_t xi = 0; xi < 16; xi++) {
     for (int64_t ob = 0; ob < im.out.O_pad; ob += OB) {
       if (im.vecs == 1) {
-        if (im.rows == 28) gemm_unit<28, 1>(im, xi, ob, tiles);
-        else if (im.rows == 16) gemm_unit<16, 1>(im, xi, ob, tiles);
-        else gemm_unit<14, 1>(im, xi, ob, tiles);
+        if (im.rows == 28) gemm_block<28, 1>(im, xi, ob, tiles);
+        else if (im.rows == 16) gemm_block<16, 1>(im, xi, ob, tiles);
+        else gemm_block<14, 1>(im, xi, ob, tiles);
       } else {
-        if (im.rows == 14) gemm_unit<14, 2>(im, xi, ob, tiles);
-        else if (im.rows == 8) gemm_unit<8, 2>(im, xi, ob, tiles);
-        else gemm_unit<7, 2>(im, xi, ob, tiles);
+        if (im.rows == 14) gemm_block<14, 2>(im, xi, ob, tiles);
+        else if (im.rows == 8) gemm_block<8, 2>(im, xi, ob, tiles);
+        else gemm_block<7, 2>(im, xi, ob, tiles);
       }
     }
   }
@@ -187,10 +207,12 @@ inline void at4(const __m512 m[4], __m512 r[2]) {
   r[1] = _mm512_sub_ps(_mm512_sub_ps(m[1], m[2]), m[3]);
 }
 
-// The output transform and epilogue of tiles [t0, t1) (below T) into yb.
-void output(const WinogradImage& im, int64_t t0, int64_t t1) {
+// The output transform and epilogue of tiles [t0, t1) (below T) into yb; OP: O_pad if 16, 32
+// or 64 (0: at run time), for constant load offsets as in gemm_unit.
+template <int OP>
+void output_tiles(const WinogradImage& im, int64_t t0, int64_t t1) {
   const DirectConvJob& j = im.out;
-  const int64_t O_pad = j.O_pad;
+  const int64_t O_pad = OP ? OP : j.O_pad;
   const bool relu_now = j.relu && j.residual == nullptr;  // else after the residual (finish)
   for (int64_t t = t0; t < t1; t++) {
     const int64_t ty = t / im.TW, tx = t % im.TW;
@@ -224,6 +246,13 @@ void output(const WinogradImage& im, int64_t t0, int64_t t1) {
       }
     }
   }
+}
+
+void output(const WinogradImage& im, int64_t t0, int64_t t1) {
+  if (im.out.O_pad == 16) return output_tiles<16>(im, t0, t1);
+  if (im.out.O_pad == 32) return output_tiles<32>(im, t0, t1);
+  if (im.out.O_pad == 64) return output_tiles<64>(im, t0, t1);
+  output_tiles<0>(im, t0, t1);
 }
 
 // Tiles [t0, t1) (at most im.CH of them) from the padded input to yb.
