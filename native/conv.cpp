@@ -703,6 +703,54 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
   }
 }
 
+// The weight gradient with the same tiles: per chunk of images (fixed by the shape, as on the
+// other paths) a partial GW[ξ][c][o] summed over its images' tiles in order, the partials summed
+// in chunk order, then gw = Gᵀ GW G back to OIHW. Deterministic for any thread count.
+void winograd_backward_weight(const float* x, const float* gy, const ConvParams& p, const WinogradPlan& plan, float* gw,
+                              int64_t chunks, int threads) {
+  const WinogradKernels& K = *kWinogradAvx512;
+  const int64_t O_pad = round_up(p.o, 16 * plan.vecs), Cp = round_up(p.c, 16);
+  const int64_t TH = ceil_div(p.oh, 2), TW = ceil_div(p.ow, 2), T = TH * TW;
+  const int64_t HW = p.h * p.w, P = p.oh * p.ow, size = 16 * Cp * O_pad;
+  const int rows = plan.vecs == 1 ? 16 : 8;  // grad_tiles' register block: tiles need not align
+  const int64_t per_tile = 16 * (Cp + O_pad) * static_cast<int64_t>(sizeof(float));
+  const int64_t CH = std::min(round_up(std::max<int64_t>(1, (128 << 10) / per_tile), rows), round_up(T, rows));
+  float* partial = scratch(kScratchMisc, static_cast<size_t>(chunks * size));
+  const size_t xt_size = static_cast<size_t>((2 * TH + 2) * (2 * TW + 2) * Cp);
+  parallel_for(chunks, static_cast<int>(std::min<int64_t>(threads, chunks)), [&](int64_t b, int64_t e) {
+    float* xT = scratch(kScratchCol, xt_size);
+    float* gyT = scratch(kScratchOut, static_cast<size_t>(P * O_pad));
+    WinogradImage im{};
+    im.C = p.c, im.H = p.h, im.W = p.w, im.ph = p.ph, im.pw = p.pw;
+    im.TH = TH, im.TW = TW, im.T = T, im.CH = CH;
+    im.Cp = Cp, im.Hp = 2 * TH + 2, im.Wp = 2 * TW + 2;
+    im.xT = xT, im.gyT = gyT, im.rows = rows, im.vecs = plan.vecs;
+    im.V = scratch(kScratchWinoV, static_cast<size_t>(16 * CH * Cp));
+    im.M = scratch(kScratchWinoM, static_cast<size_t>(16 * CH * O_pad));
+    im.out.O = p.o, im.out.O_pad = O_pad, im.out.OH = p.oh, im.out.OW = p.ow;
+    for (int64_t ch = b; ch < e; ch++) {
+      int64_t n0, n1;
+      split_range(p.n, static_cast<int>(chunks), static_cast<int>(ch), n0, n1);
+      float* GW = partial + ch * size;
+      std::fill(GW, GW + size, 0.f);
+      for (int64_t n = n0; n < n1; n++) {
+        im.x = x + n * p.c * HW;
+        K.pad(im, 0, im.Hp);
+        kChannelsLastAvx512(gy + n * p.o * P, p.o, P, gyT, O_pad);
+        for (int64_t t = 0; t < T; t += CH) K.grad_tiles(im, t, std::min(T, t + CH), GW);
+      }
+    }
+  });
+  for (int64_t ch = 1; ch < chunks; ch++) {
+    const float* src = partial + ch * size;
+    for (int64_t i = 0; i < size; i++) partial[i] += src[i];
+  }
+  float* gwT = scratch(kScratchWinoU, static_cast<size_t>(p.c * 9 * O_pad));
+  parallel_for(p.c, threads, [&](int64_t c0, int64_t c1) { K.grad_weights(partial, Cp, O_pad, gwT, c0, c1); });
+  for (int64_t o = 0; o < p.o; o++)
+    for (int64_t k = 0; k < p.c * 9; k++) gw[o * p.c * 9 + k] = gwT[k * O_pad + o];
+}
+
 }  // namespace
 
 // The convolution and a pool-free epilogue: the direct path when it applies, else the GEMM or
@@ -887,6 +935,8 @@ void conv2d_backward_weight(const float* x, const float* gy, const ConvParams& p
   const double flops = 2.0 * p.n * p.o * P * CK;
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>({p.n, 8, static_cast<int64_t>(flops / (1 << 20))}));
   const int threads = threads_for(flops, 1 << 18);
+  if (const WinogradPlan plan = winograd_plan(p); plan.rows)
+    return winograd_backward_weight(x, gy, p, plan, gw, chunks, threads);
   if (const int vecs = direct_grad_vecs(p)) return direct_backward_weight(x, gy, p, vecs, gw, chunks, threads);
   const int64_t gw_size = p.o * CK;
   float* partial = chunks > 1 ? scratch(kScratchMisc, static_cast<size_t>(chunks * gw_size)) : gw;

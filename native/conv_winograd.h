@@ -11,6 +11,9 @@
 // sum's. An output sums its terms in a fixed order (channels in order inside each GEMM, then the
 // fixed output transform): results do not depend on how work is split between threads.
 //
+// The weight gradient uses the same tiles (Lavin & Gray's F(3×3, 2×2) with the transposed
+// transforms): gw = Gᵀ [ Σ_tiles (A gy Aᵀ) ⊙ (Bᵀ d B) ] G, one GEMM per position ξ over the tiles.
+//
 // The steps per image: the input zero-padded and made channel-last (pad); then, a chunk of tiles
 // at a time so the transformed data stays in cache, the input transform, the 16 GEMMs and the
 // output transform with the epilogue into a channel-last buffer (tiles); last the direct path's
@@ -34,6 +37,7 @@ struct WinogradImage {
   float* V;                  // scratch: a chunk's transformed input [CH][16][Cp]
   float* M;                  // scratch: a chunk's transformed output [CH][16][O_pad]
   int rows, vecs;            // GEMM register block: tiles × 16·vecs output channels
+  const float* gyT;          // weight gradient: the image's output gradient, [OH·OW][O_pad]
   // O, O_pad (a multiple of 16·vecs), OH, OW, the epilogue, yb ([OH·OW][O_pad] scratch, then the
   // pooled rows) and y (the image's NCHW output); the tap fields are unused.
   DirectConvJob out;
@@ -46,6 +50,11 @@ struct WinogradKernels {
   void (*pad)(const WinogradImage& im, int64_t r0, int64_t r1);
   // Tiles [t0, t1) (at most CH; V and M are this call's): the transforms and GEMMs, into yb.
   void (*tiles)(const WinogradImage& im, int64_t t0, int64_t t1);
+  // Weight gradient of tiles [t0, t1) (at most CH): the input and output-gradient transforms
+  // into V and M, then GW[ξ][c][o] += Σ_t V[t][ξ][c] · M[t][ξ][o] (GW: [16][Cp][O_pad]).
+  void (*grad_tiles)(const WinogradImage& im, int64_t t0, int64_t t1, float* GW);
+  // gwT[c·9 + tap][o] = (Gᵀ GW[·][c][o] G)[tap] for input channels [c0, c1).
+  void (*grad_weights)(const float* GW, int64_t Cp, int64_t O_pad, float* gwT, int64_t c0, int64_t c1);
 };
 // Null when AVX-512 code is not compiled; the caller must also check that the CPU runs it.
 extern const WinogradKernels* const kWinogradAvx512;

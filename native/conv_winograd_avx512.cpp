@@ -263,7 +263,133 @@ void tiles(const WinogradImage& im, int64_t t0, int64_t t1) {
   output(im, t0, t1 < im.T ? t1 : im.T);
 }
 
-const WinogradKernels kKernels = {weights, pad, tiles};
+// ---- weight gradient --------------------------------------------------------------------------
+
+// M[t][ξ][o] = (A g Aᵀ)[ξ] for the tile's 2×2 output gradients g (zero past the output's edge),
+// 16 channels at a time: A g is (g0, g0 + g1, g0 − g1, −g1) along each direction.
+template <int OP>
+void grad_output(const WinogradImage& im, int64_t t0, int64_t t1) {
+  const DirectConvJob& j = im.out;
+  const int64_t O_pad = OP ? OP : j.O_pad;
+  for (int64_t t = t0; t < t1; t++) {
+    float* m = im.M + (t - t0) * 16 * O_pad;
+    if (t >= im.T) {
+      for (int64_t i = 0; i < 16 * O_pad; i += 16) _mm512_store_ps(m + i, _mm512_setzero_ps());
+      continue;
+    }
+    const int64_t ty = t / im.TW, tx = t % im.TW;
+    const bool full_h = 2 * ty + 1 < j.OH, full_w = 2 * tx + 1 < j.OW;
+    const float* g = im.gyT + ((2 * ty) * j.OW + 2 * tx) * O_pad;
+    for (int64_t ob = 0; ob < O_pad; ob += 16) {
+      const __m512 z = _mm512_setzero_ps();
+      const __m512 g00 = _mm512_load_ps(g + ob);
+      const __m512 g01 = full_w ? _mm512_load_ps(g + O_pad + ob) : z;
+      const __m512 g10 = full_h ? _mm512_load_ps(g + j.OW * O_pad + ob) : z;
+      const __m512 g11 = full_h && full_w ? _mm512_load_ps(g + (j.OW + 1) * O_pad + ob) : z;
+      // Rows: r[i][col] for the two columns.
+      const __m512 r[4][2] = {{g00, g01},
+                              {_mm512_add_ps(g00, g10), _mm512_add_ps(g01, g11)},
+                              {_mm512_sub_ps(g00, g10), _mm512_sub_ps(g01, g11)},
+                              {_mm512_sub_ps(z, g10), _mm512_sub_ps(z, g11)}};
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; i++) {
+        const __m512 a = r[i][0], b = r[i][1];
+        _mm512_store_ps(m + (4 * i + 0) * O_pad + ob, a);
+        _mm512_store_ps(m + (4 * i + 1) * O_pad + ob, _mm512_add_ps(a, b));
+        _mm512_store_ps(m + (4 * i + 2) * O_pad + ob, _mm512_sub_ps(a, b));
+        _mm512_store_ps(m + (4 * i + 3) * O_pad + ob, _mm512_sub_ps(z, b));
+      }
+    }
+  }
+}
+
+// GW[ξ][c0..c0+R][ob..ob+16·NV] += Σ_t V[t][ξ][c] · M[t][ξ][o] over the chunk's tiles, in tile
+// order: per tile, NV vector loads of M and R broadcasts of V (contiguous channels) feed R·NV FMAs.
+template <int R, int NV, int CP, int OP>
+void grad_unit(const WinogradImage& im, int64_t xi, int64_t c0, int64_t ob, int64_t tiles, float* GW) {
+  const int64_t Cp = CP ? CP : im.Cp, O_pad = OP ? OP : im.out.O_pad;
+  float* dst = GW + (xi * Cp + c0) * O_pad + ob;
+  __m512 acc[R][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) acc[r][v] = _mm512_load_ps(dst + r * O_pad + 16 * v);
+  const float* vp = im.V + xi * Cp + c0;
+  const float* mp = im.M + xi * O_pad + ob;
+#pragma GCC unroll 1
+  for (int64_t t = 0; t < tiles; t++, vp += 16 * Cp, mp += 16 * O_pad) {
+    __m512 q[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) q[v] = _mm512_load_ps(mp + 16 * v);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; r++) {
+      const __m512 b = _mm512_set1_ps(vp[r]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(b, q[v], acc[r][v]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) _mm512_store_ps(dst + r * O_pad + 16 * v, acc[r][v]);
+}
+
+template <int R, int NV, int CP, int OP>
+void grad_chunk(const WinogradImage& im, int64_t t0, int64_t t1, float* GW) {
+  const int64_t n = round_up_rows(t1 - t0, im.rows);
+  input(im, t0, t0 + n);
+  grad_output<OP>(im, t0, t0 + n);
+  const int64_t Cp = CP ? CP : im.Cp, O_pad = OP ? OP : im.out.O_pad;
+  for (int64_t xi = 0; xi < 16; xi++)
+    for (int64_t c0 = 0; c0 < Cp; c0 += R)
+      for (int64_t ob = 0; ob < O_pad; ob += 16 * NV) grad_unit<R, NV, CP, OP>(im, xi, c0, ob, n, GW);
+}
+
+// Register blocks: 16 channels × 16 outputs (vecs 1) or 8 channels × 32 outputs (vecs 2).
+void grad_tiles(const WinogradImage& im, int64_t t0, int64_t t1, float* GW) {
+  const int64_t Cp = im.Cp, O_pad = im.out.O_pad;
+  if (im.vecs == 1) {
+    if (Cp == 16 && O_pad == 16) return grad_chunk<16, 1, 16, 16>(im, t0, t1, GW);
+    return grad_chunk<16, 1, 0, 0>(im, t0, t1, GW);
+  }
+  if (Cp == 32 && O_pad == 32) return grad_chunk<8, 2, 32, 32>(im, t0, t1, GW);
+  if (Cp == 64 && O_pad == 64) return grad_chunk<8, 2, 64, 64>(im, t0, t1, GW);
+  if (Cp == 16 && O_pad == 32) return grad_chunk<8, 2, 16, 32>(im, t0, t1, GW);
+  if (Cp == 32 && O_pad == 64) return grad_chunk<8, 2, 32, 64>(im, t0, t1, GW);
+  grad_chunk<8, 2, 0, 0>(im, t0, t1, GW);
+}
+
+// gw = Gᵀ Z G per 16 output channels: Gᵀ z along a direction is (z0 + ½(z1 + z2), ½(z1 − z2),
+// ½(z1 + z2) + z3).
+void grad_weights(const float* GW, int64_t Cp, int64_t O_pad, float* gwT, int64_t c0, int64_t c1) {
+  const __m512 half = _mm512_set1_ps(0.5f);
+  for (int64_t c = c0; c < c1; c++) {
+    for (int64_t o = 0; o < O_pad; o += 16) {
+      __m512 z[16];
+#pragma GCC unroll 16
+      for (int xi = 0; xi < 16; xi++) z[xi] = _mm512_load_ps(GW + (xi * Cp + c) * O_pad + o);
+      __m512 r[3][4];  // rows transformed: 3 × 4
+#pragma GCC unroll 4
+      for (int jc = 0; jc < 4; jc++) {
+        const __m512 a = z[jc], b = z[4 + jc], d = z[8 + jc], e = z[12 + jc];
+        const __m512 sum = _mm512_mul_ps(half, _mm512_add_ps(b, d));
+        r[0][jc] = _mm512_add_ps(a, sum);
+        r[1][jc] = _mm512_mul_ps(half, _mm512_sub_ps(b, d));
+        r[2][jc] = _mm512_add_ps(sum, e);
+      }
+#pragma GCC unroll 3
+      for (int i = 0; i < 3; i++) {
+        const __m512 a = r[i][0], b = r[i][1], d = r[i][2], e = r[i][3];
+        const __m512 sum = _mm512_mul_ps(half, _mm512_add_ps(b, d));
+        _mm512_store_ps(gwT + (c * 9 + 3 * i + 0) * O_pad + o, _mm512_add_ps(a, sum));
+        _mm512_store_ps(gwT + (c * 9 + 3 * i + 1) * O_pad + o, _mm512_mul_ps(half, _mm512_sub_ps(b, d)));
+        _mm512_store_ps(gwT + (c * 9 + 3 * i + 2) * O_pad + o, _mm512_add_ps(sum, e));
+      }
+    }
+  }
+}
+
+const WinogradKernels kKernels = {weights, pad, tiles, grad_tiles, grad_weights};
 
 }  // namespace
 
