@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "common.h"
@@ -598,16 +599,16 @@ struct WinogradPlan {
 };
 
 // The GEMM block for this shape; rows 0 where Winograd does not apply. The choice depends on the
-// layer's shape and on whether there is more than one image, never on the thread count. Too few input channels make the 16 GEMMs too short to pay for the transforms
+// layer's shape (and, for a single image, on a fused pool), never on the thread count. Too few input channels make the 16 GEMMs too short to pay for the transforms
 // (bench/native/conv-layers.ts, NABLA_CONV_WINOGRAD=0 for the other paths).
-WinogradPlan winograd_plan(const ConvParams& p) {
+WinogradPlan winograd_plan(const ConvParams& p, bool pool = false) {
   WinogradPlan plan;
   if (!winograd_enabled()) return plan;
   if (p.groups != 1 || p.kh != 3 || p.kw != 3 || p.sh != 1 || p.sw != 1 || p.dh != 1 || p.dw != 1) return plan;
   if (p.oh < 2 || p.ow < 2 || p.c < 16 || p.o < 16) return plan;
-  // A single image: transforming the weights and the extra steps cost more than the saved
-  // multiplies (fmnist-cnn and resnet20 batch-1 latency, in-process A/B); from 2 images it wins.
-  if (p.n < 2) return plan;
+  // A single image with a fused pool: the direct path (channel blocks split between threads, one
+  // step) was faster (fmnist-cnn batch-1 latency, in-process A/B, NABLA_CONV_WINOGRAD).
+  if (p.n == 1 && pool) return plan;
   const int vecs = p.o <= 16 ? 1 : 2;
   if (static_cast<double>(p.o) / static_cast<double>(round_up(p.o, 16 * vecs)) < 0.75) return plan;
   const int64_t tiles = ceil_div(p.oh, 2) * ceil_div(p.ow, 2);
@@ -620,6 +621,74 @@ WinogradPlan winograd_plan(const ConvParams& p) {
   return plan;
 }
 
+// Transformed weights of recent convolutions, per calling thread. Inference runs the same layers
+// with the same weights call after call, and at batch 1 transforming them cost more than the
+// convolution saved. An entry is reused only while the weights hold exactly the same bits
+// (compared in full each call, several times cheaper than the transform); training changes them
+// every step and so recomputes. At most kCacheBytes are kept, oldest entries evicted first.
+struct CachedWeights {
+  const float* key = nullptr;  // the weights' address (a hint; the contents decide)
+  int64_t c = 0, o = 0, O_pad = 0;
+  std::vector<float> w;        // the weights the transform was made from
+  float* U = nullptr;          // 64-byte aligned [16][C][O_pad]
+  size_t bytes = 0;
+  uint64_t used = 0;
+  ~CachedWeights() {
+    std::free(U);
+    g_scratch_bytes -= static_cast<int64_t>(bytes);
+  }
+};
+constexpr size_t kCacheBytes = size_t(64) << 20;
+thread_local std::vector<std::unique_ptr<CachedWeights>> t_weight_cache;
+thread_local uint64_t t_weight_clock = 0;
+
+// U for these weights: from the cache, or transformed (and cached when it fits).
+const float* winograd_weights(const float* w, const ConvParams& p, int64_t O_pad, int threads) {
+  const WinogradKernels& K = *kWinogradAvx512;
+  const size_t n = static_cast<size_t>(p.o * p.c * 9), u = static_cast<size_t>(16 * p.c * O_pad);
+  auto& cache = t_weight_cache;
+  for (auto& e : cache) {
+    if (e->key == w && e->c == p.c && e->o == p.o && e->O_pad == O_pad &&
+        std::memcmp(e->w.data(), w, n * sizeof(float)) == 0) {
+      e->used = ++t_weight_clock;
+      return e->U;
+    }
+  }
+  float* wT = scratch(kScratchWinoU, static_cast<size_t>(p.c * 9 * O_pad) + u);
+  kChannelsLastAvx512(w, p.o, p.c * 9, wT, O_pad);
+  float* U = wT + p.c * 9 * O_pad;
+  const size_t bytes = (n + u) * sizeof(float);
+  if (bytes <= kCacheBytes) {
+    // Reuse this layer's entry if it has one (the weights changed), else evict the oldest.
+    std::unique_ptr<CachedWeights>* slot = nullptr;
+    for (auto& e : cache)
+      if (e->key == w && e->c == p.c && e->o == p.o && e->O_pad == O_pad) slot = &e;
+    if (slot) slot->reset();
+    auto total = [&] {
+      size_t t = 0;
+      for (auto& e : cache)
+        if (e) t += e->bytes;
+      return t;
+    };
+    cache.erase(std::remove(cache.begin(), cache.end(), nullptr), cache.end());
+    while (!cache.empty() && total() + bytes > kCacheBytes) {
+      auto oldest = std::min_element(cache.begin(), cache.end(), [](auto& a, auto& b) { return a->used < b->used; });
+      cache.erase(oldest);
+    }
+    auto e = std::make_unique<CachedWeights>();
+    e->U = static_cast<float*>(std::aligned_alloc(64, u * sizeof(float)));
+    if (e->U != nullptr) {
+      e->key = w, e->c = p.c, e->o = p.o, e->O_pad = O_pad, e->w.assign(w, w + n), e->bytes = bytes;
+      e->used = ++t_weight_clock;
+      g_scratch_bytes += static_cast<int64_t>(bytes);
+      U = e->U;
+      cache.push_back(std::move(e));
+    }
+  }
+  parallel_for(p.c, threads, [&](int64_t c0, int64_t c1) { K.weights(wT, p.c, O_pad, U, c0, c1); });
+  return U;
+}
+
 void winograd_forward(const float* x, const float* w, const ConvParams& p, const WinogradPlan& plan, float* y,
                       const ConvEpilogue& e) {
   const WinogradKernels& K = *kWinogradAvx512;
@@ -627,21 +696,17 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
   const int64_t TH = ceil_div(p.oh, 2), TW = ceil_div(p.ow, 2), T = TH * TW;
   const int64_t HW = p.h * p.w, P = p.oh * p.ow;
   const int64_t PH = p.oh / 2, Pout = e.pool ? PH * (p.ow / 2) : P;
-  // The calling thread's buffer: channel-last weights, their transform, the padded epilogue.
-  float* wbuf = scratch(kScratchWinoU, static_cast<size_t>(p.c * 9 * O_pad + 16 * p.c * O_pad + 2 * O_pad));
-  float* wT = wbuf;
-  float* U = wbuf + p.c * 9 * O_pad;
-  kChannelsLastAvx512(w, p.o, p.c * 9, wT, O_pad);
+  const double flops = 2.0 * p.n * p.o * P * p.c * 9;
+  const int threads = threads_for(flops, 1 << 18);
+  const float* U = winograd_weights(w, p, O_pad, p.n >= threads ? 1 : threads);
+  float* epi = scratch(kScratchWinoE, static_cast<size_t>(2 * O_pad));  // the padded epilogue
   auto padded = [&](const float* v, float* dst) -> const float* {
     if (v == nullptr) return nullptr;
     std::fill(std::copy(v, v + p.o, dst), dst + O_pad, 0.f);
     return dst;
   };
-  const float* scale = padded(e.scale, U + 16 * p.c * O_pad);
-  const float* shift = padded(e.shift, U + 16 * p.c * O_pad + O_pad);
-  const double flops = 2.0 * p.n * p.o * P * p.c * 9;
-  const int threads = threads_for(flops, 1 << 18);
-  parallel_for(p.c, p.n >= threads ? 1 : threads, [&](int64_t c0, int64_t c1) { K.weights(wT, p.c, O_pad, U, c0, c1); });
+  const float* scale = padded(e.scale, epi);
+  const float* shift = padded(e.shift, epi + O_pad);
   // Tiles per chunk: the chunk's transformed input and output (16 positions each) within about
   // 128 KB, so they stay in L2 between the steps; at batch 1 at least one chunk per thread.
   const int64_t per_tile = 16 * (Cp + O_pad) * static_cast<int64_t>(sizeof(float));
@@ -757,7 +822,7 @@ void winograd_backward_weight(const float* x, const float* gy, const ConvParams&
 // depthwise paths with the epilogue applied to each image right after its GEMM.
 static void forward_with_epilogue(const float* x, const float* w, const ConvParams& p, float* y,
                                   const ConvEpilogue& ep) {
-  if (const WinogradPlan plan = winograd_plan(p); plan.rows) return winograd_forward(x, w, p, plan, y, ep);
+  if (const WinogradPlan plan = winograd_plan(p, ep.pool); plan.rows) return winograd_forward(x, w, p, plan, y, ep);
   DirectTile tile{0, 0};
   if (direct_plan(p, tile)) return direct_forward(x, w, p, tile, y, ep);
   if (is_depthwise(p)) {
@@ -858,7 +923,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void max_poo
 
 void conv2d_forward_fused(const float* x, const float* w, const ConvParams& p, float* y, const ConvEpilogue& e) {
   DirectTile tile{0, 0};
-  if (!e.pool || winograd_plan(p).rows || direct_plan(p, tile)) return forward_with_epilogue(x, w, p, y, e);
+  if (!e.pool || winograd_plan(p, true).rows || direct_plan(p, tile)) return forward_with_epilogue(x, w, p, y, e);
   // A pool off the direct path (no AVX-512, groups, ...): each image's convolution with its
   // epilogue goes to a scratch buffer that stays in cache, then is pooled into y. Images are
   // split between threads; the convolution of one image is the same computation as in a batch.

@@ -320,6 +320,40 @@ test("conv2dFused (scale, shift, residual, ReLU, 2×2 pool) matches the referenc
   }
 });
 
+test("Winograd reuses transformed weights only while they hold the same values", { skip }, () => {
+  // The addon caches each layer's transformed weights; in-place changes to the same array (an
+  // optimizer step) must be seen, and a view of the same memory with another shape too.
+  const L = lib();
+  for (const n of [1, 3]) {
+    const cc: ConvCase = { n, c: 16, h: 10, w: 10, o: 32, k: [3, 3], p: [1, 1] };
+    const p = convParams(cc);
+    const K = p.c * 9;
+    const x = randn(p.n * p.c * p.h * p.w);
+    const w = randn(p.o * K, 1 / Math.sqrt(K));
+    const check = (what: string) => {
+      const want = new Float32Array(p.n * p.o * p.outH * p.outW);
+      const got = new Float32Array(want.length).fill(NaN);
+      ref.conv2d(x, w, p, want);
+      L.conv2d(x, w, new Int32Array(paramArray(p)), got);
+      assertClose(got, want, K, `${what} (batch ${n})`);
+    };
+    check("first call");
+    check("cached");
+    w[w.length - 1] = w[w.length - 1]! + 1; // the last weight only: a cache compare must reach it
+    check("after an in-place change");
+    w.fill(0.25, 0, K);
+    check("after a second change");
+    // The same memory as 32→16 channels: another layer, not the cached one.
+    const q = convParams({ ...cc, c: 32, o: 16 });
+    const want = new Float32Array(q.n * q.o * q.outH * q.outW);
+    const got = new Float32Array(want.length).fill(NaN);
+    const x2 = randn(q.n * q.c * q.h * q.w);
+    ref.conv2d(x2, w, q, want);
+    L.conv2d(x2, w, new Int32Array(paramArray(q)), got);
+    assertClose(got, want, q.c * 9, `same memory, other shape (batch ${n})`);
+  }
+});
+
 test(
   "Winograd convolutions split images between threads when there are more threads than images",
   { skip },
