@@ -36,7 +36,9 @@ function ab(run: () => void, per: number): [number, number] {
 
 const model = createModel(name, { numClasses: 10, inChannels: gray ? 1 : 3 });
 const report = (what: string, [off, on]: [number, number], unit = "ms") =>
-  console.log(`${name} ${what}: off ${off.toFixed(3)} ${unit}, on ${on.toFixed(3)} ${unit} (${(off / on).toFixed(2)}x)`);
+  console.log(
+    `${name} ${what}: off ${off.toFixed(3)} ${unit}, on ${on.toFixed(3)} ${unit} (${(off / on).toFixed(2)}x)`,
+  );
 
 // Training step, batch 64 (as `nabla bench --mode train`).
 model.train();
@@ -54,6 +56,12 @@ report("train step b64", ab(step, 5));
 // Inference forward, batch 256, and batch-1 calls.
 model.eval();
 const x256 = input(256);
-report("infer b256", ab(() => noGrad(() => model.call(x256)), 3));
+report(
+  "infer b256",
+  ab(() => noGrad(() => model.call(x256)), 3),
+);
 const x1 = input(1);
-report("latency b1", ab(() => noGrad(() => model.call(x1)), 200));
+report(
+  "latency b1",
+  ab(() => noGrad(() => model.call(x1)), 200),
+);
