@@ -52,8 +52,7 @@ export function keepsNoReference(m: AnyModule): boolean {
 
 /** Every direct child keeps no reference (for containers' keepsNoReference). */
 export function childrenKeepNoReference(m: AnyModule): boolean {
-  for (const child of m.children()) if (!keepsNoReference(child)) return false;
-  return true;
+  return m.everyChild(keepsNoReference);
 }
 
 /**

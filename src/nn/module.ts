@@ -178,7 +178,13 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   }
 
   *children(): Generator<AnyModule> {
-    for (const [, m] of this.namedChildren()) yield m;
+    for (const m of this.moduleMap.values()) if (m) yield m;
+  }
+
+  /** Whether every direct submodule satisfies `test` (a plain loop: inference calls it per forward). */
+  everyChild(test: (m: AnyModule) => boolean): boolean {
+    for (const m of this.moduleMap.values()) if (m && !test(m)) return false;
+    return true;
   }
 
   /** This module and every descendant, pre-order, with dotted names ("" for this one). */
