@@ -532,6 +532,21 @@ int direct_grad_vecs(const ConvParams& p) {
   return static_cast<double>(p.o) / static_cast<double>(round_up(p.o, 16 * vecs)) >= 0.6 ? vecs : 0;
 }
 
+// partial[0..size) += partial[ch·size ..] for ch = 1 .. chunks−1, in chunk order (deterministic).
+void sum_chunks(float* partial, int64_t chunks, int64_t size) {
+  for (int64_t ch = 1; ch < chunks; ch++) {
+    const float* src = partial + ch * size;
+    for (int64_t i = 0; i < size; i++) partial[i] += src[i];
+  }
+}
+
+// gw[o][k] = src[k][o] (k < taps, o < O; src rows O_pad wide): a weight gradient computed with
+// the output channels in the vector lanes, back to OIHW.
+void oihw_from_tap_major(const float* src, int64_t taps, int64_t O, int64_t O_pad, float* gw) {
+  for (int64_t o = 0; o < O; o++)
+    for (int64_t k = 0; k < taps; k++) gw[o * taps + k] = src[k * O_pad + o];
+}
+
 void direct_backward_weight(const float* x, const float* gy, const ConvParams& p, int vecs, float* gw,
                             int64_t chunks, int threads) {
   const int64_t O_pad = round_up(p.o, 16 * vecs), taps = p.c * p.kh * p.kw, size = taps * O_pad;
@@ -574,12 +589,8 @@ void direct_backward_weight(const float* x, const float* gy, const ConvParams& p
     }
   }
   // Partials summed in chunk order, then back from [tap][channel] to the OIHW layout.
-  for (int64_t ch = 1; ch < chunks; ch++) {
-    const float* src = partial + ch * size;
-    for (int64_t i = 0; i < size; i++) partial[i] += src[i];
-  }
-  for (int64_t o = 0; o < p.o; o++)
-    for (int64_t k = 0; k < taps; k++) gw[o * taps + k] = partial[k * O_pad + o];
+  sum_chunks(partial, chunks, size);
+  oihw_from_tap_major(partial, taps, p.o, O_pad, gw);
 }
 
 // ---- Winograd F(2×2, 3×3) (conv_winograd.h): 3×3 stride-1 convolutions --------------------
@@ -647,9 +658,11 @@ const float* winograd_weights(const float* w, const ConvParams& p, int64_t O_pad
   const WinogradKernels& K = *kWinogradAvx512;
   const size_t n = static_cast<size_t>(p.o * p.c * 9), u = static_cast<size_t>(16 * p.c * O_pad);
   auto& cache = t_weight_cache;
+  auto same_layer = [&](const std::unique_ptr<CachedWeights>& e) {
+    return e->key == w && e->c == p.c && e->o == p.o && e->O_pad == O_pad;
+  };
   for (auto& e : cache) {
-    if (e->key == w && e->c == p.c && e->o == p.o && e->O_pad == O_pad &&
-        std::memcmp(e->w.data(), w, n * sizeof(float)) == 0) {
+    if (same_layer(e) && std::memcmp(e->w.data(), w, n * sizeof(float)) == 0) {
       e->used = ++t_weight_clock;
       return e->U;
     }
@@ -659,20 +672,13 @@ const float* winograd_weights(const float* w, const ConvParams& p, int64_t O_pad
   float* U = wT + p.c * 9 * O_pad;
   const size_t bytes = (n + u) * sizeof(float);
   if (bytes <= kCacheBytes) {
-    // Reuse this layer's entry if it has one (the weights changed), else evict the oldest.
-    std::unique_ptr<CachedWeights>* slot = nullptr;
-    for (auto& e : cache)
-      if (e->key == w && e->c == p.c && e->o == p.o && e->O_pad == O_pad) slot = &e;
-    if (slot) slot->reset();
-    auto total = [&] {
-      size_t t = 0;
-      for (auto& e : cache)
-        if (e) t += e->bytes;
-      return t;
-    };
-    cache.erase(std::remove(cache.begin(), cache.end(), nullptr), cache.end());
-    while (!cache.empty() && total() + bytes > kCacheBytes) {
+    // This layer's old entry goes (its weights changed), then the oldest ones past the budget.
+    cache.erase(std::remove_if(cache.begin(), cache.end(), same_layer), cache.end());
+    size_t total = bytes;
+    for (auto& e : cache) total += e->bytes;
+    while (total > kCacheBytes) {
       auto oldest = std::min_element(cache.begin(), cache.end(), [](auto& a, auto& b) { return a->used < b->used; });
+      total -= (*oldest)->bytes;
       cache.erase(oldest);
     }
     auto e = std::make_unique<CachedWeights>();
@@ -806,14 +812,10 @@ void winograd_backward_weight(const float* x, const float* gy, const ConvParams&
       }
     }
   });
-  for (int64_t ch = 1; ch < chunks; ch++) {
-    const float* src = partial + ch * size;
-    for (int64_t i = 0; i < size; i++) partial[i] += src[i];
-  }
+  sum_chunks(partial, chunks, size);
   float* gwT = scratch(kScratchWinoU, static_cast<size_t>(p.c * 9 * O_pad));
   parallel_for(p.c, threads, [&](int64_t c0, int64_t c1) { K.grad_weights(partial, Cp, O_pad, gwT, c0, c1); });
-  for (int64_t o = 0; o < p.o; o++)
-    for (int64_t k = 0; k < p.c * 9; k++) gw[o * p.c * 9 + k] = gwT[k * O_pad + o];
+  oihw_from_tap_major(gwT, p.c * 9, p.o, O_pad, gw);
 }
 
 }  // namespace
