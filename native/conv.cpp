@@ -695,12 +695,30 @@ const float* winograd_weights(const float* w, const ConvParams& p, int64_t O_pad
   return U;
 }
 
+// What an image's steps share: its shape, tiles, padded sizes and output size (the chunk size,
+// buffers, input pointer and epilogue are the caller's).
+WinogradImage winograd_geometry(const ConvParams& p, int64_t O_pad) {
+  WinogradImage im{};
+  im.C = p.c, im.H = p.h, im.W = p.w, im.ph = p.ph, im.pw = p.pw;
+  im.TH = ceil_div(p.oh, 2), im.TW = ceil_div(p.ow, 2), im.T = im.TH * im.TW;
+  im.Cp = round_up(p.c, 16), im.Hp = 2 * im.TH + 2, im.Wp = 2 * im.TW + 2;
+  im.out.O = p.o, im.out.O_pad = O_pad, im.out.OH = p.oh, im.out.OW = p.ow;
+  return im;
+}
+
+// Tiles whose transformed input and output (16 positions each) fit in about 128 KB, so a chunk's
+// data stays in L2 between its steps.
+int64_t winograd_chunk(const ConvParams& p, int64_t O_pad) {
+  const int64_t per_tile = 16 * (round_up(p.c, 16) + O_pad) * static_cast<int64_t>(sizeof(float));
+  return std::max<int64_t>(1, (128 << 10) / per_tile);
+}
+
 void winograd_forward(const float* x, const float* w, const ConvParams& p, const WinogradPlan& plan, float* y,
                       const ConvEpilogue& e) {
   const WinogradKernels& K = *kWinogradAvx512;
-  const int64_t O_pad = round_up(p.o, 16 * plan.vecs), Cp = round_up(p.c, 16);
-  const int64_t TH = ceil_div(p.oh, 2), TW = ceil_div(p.ow, 2), T = TH * TW;
-  const int64_t HW = p.h * p.w, P = p.oh * p.ow;
+  const int64_t O_pad = round_up(p.o, 16 * plan.vecs);
+  WinogradImage geometry = winograd_geometry(p, O_pad);
+  const int64_t T = geometry.T, HW = p.h * p.w, P = p.oh * p.ow;
   const int64_t PH = p.oh / 2, Pout = e.pool ? PH * (p.ow / 2) : P;
   const double flops = 2.0 * p.n * p.o * P * p.c * 9;
   const int threads = threads_for(flops, 1 << 18);
@@ -713,24 +731,19 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
   };
   const float* scale = padded(e.scale, epi);
   const float* shift = padded(e.shift, epi + O_pad);
-  // Tiles per chunk: the chunk's transformed input and output (16 positions each) within about
-  // 128 KB, so they stay in L2 between the steps; at batch 1 at least one chunk per thread.
-  const int64_t per_tile = 16 * (Cp + O_pad) * static_cast<int64_t>(sizeof(float));
-  int64_t CH = std::max<int64_t>(1, (128 << 10) / per_tile);
+  // Tiles per chunk, a multiple of the GEMM block; at batch 1 at least one chunk per thread.
+  int64_t CH = winograd_chunk(p, O_pad);
   if (p.n < threads) CH = std::min(CH, ceil_div(T, threads));
   CH = std::min(round_up(CH, plan.rows), round_up(T, plan.rows));
-  const size_t xt_size = static_cast<size_t>((2 * TH + 2) * (2 * TW + 2) * Cp);
+  geometry.CH = CH;
+  const int64_t Cp = geometry.Cp;
+  const size_t xt_size = static_cast<size_t>(geometry.Hp * geometry.Wp * Cp);
   const size_t yb_size = static_cast<size_t>(P * O_pad + (e.pool ? Pout * O_pad : 0));
   auto image = [&](int64_t n, float* xT, float* yb) {
-    WinogradImage im;
+    WinogradImage im = geometry;
     im.x = x + n * p.c * HW;
-    im.C = p.c, im.H = p.h, im.W = p.w, im.ph = p.ph, im.pw = p.pw;
-    im.TH = TH, im.TW = TW, im.T = T, im.CH = CH;
-    im.Cp = Cp, im.Hp = 2 * TH + 2, im.Wp = 2 * TW + 2;
-    im.U = U, im.xT = xT, im.V = nullptr, im.M = nullptr, im.rows = plan.rows, im.vecs = plan.vecs;
+    im.U = U, im.xT = xT, im.rows = plan.rows, im.vecs = plan.vecs;
     DirectConvJob& j = im.out;
-    j = DirectConvJob{};
-    j.O = p.o, j.O_pad = O_pad, j.OH = p.oh, j.OW = p.ow;
     j.scale = scale, j.shift = shift, j.residual = e.residual ? e.residual + n * p.o * P : nullptr;
     j.relu = e.relu, j.relu6 = e.relu6, j.pool = e.pool;
     j.yb = yb, j.y = y + n * p.o * Pout;
@@ -780,25 +793,20 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
 void winograd_backward_weight(const float* x, const float* gy, const ConvParams& p, const WinogradPlan& plan, float* gw,
                               int64_t chunks, int threads) {
   const WinogradKernels& K = *kWinogradAvx512;
-  const int64_t O_pad = round_up(p.o, 16 * plan.vecs), Cp = round_up(p.c, 16);
-  const int64_t TH = ceil_div(p.oh, 2), TW = ceil_div(p.ow, 2), T = TH * TW;
+  const int64_t O_pad = round_up(p.o, 16 * plan.vecs);
+  WinogradImage geometry = winograd_geometry(p, O_pad);
+  const int64_t T = geometry.T, Cp = geometry.Cp, CH = std::min(winograd_chunk(p, O_pad), T);
+  geometry.CH = CH, geometry.vecs = plan.vecs;
   const int64_t HW = p.h * p.w, P = p.oh * p.ow, size = 16 * Cp * O_pad;
-  const int rows = plan.vecs == 1 ? 16 : 8;  // grad_tiles' register block: tiles need not align
-  const int64_t per_tile = 16 * (Cp + O_pad) * static_cast<int64_t>(sizeof(float));
-  const int64_t CH = std::min(round_up(std::max<int64_t>(1, (128 << 10) / per_tile), rows), round_up(T, rows));
   float* partial = scratch(kScratchMisc, static_cast<size_t>(chunks * size));
-  const size_t xt_size = static_cast<size_t>((2 * TH + 2) * (2 * TW + 2) * Cp);
+  const size_t xt_size = static_cast<size_t>(geometry.Hp * geometry.Wp * Cp);
   parallel_for(chunks, static_cast<int>(std::min<int64_t>(threads, chunks)), [&](int64_t b, int64_t e) {
-    float* xT = scratch(kScratchCol, xt_size);
+    WinogradImage im = geometry;
+    im.xT = scratch(kScratchCol, xt_size);
     float* gyT = scratch(kScratchOut, static_cast<size_t>(P * O_pad));
-    WinogradImage im{};
-    im.C = p.c, im.H = p.h, im.W = p.w, im.ph = p.ph, im.pw = p.pw;
-    im.TH = TH, im.TW = TW, im.T = T, im.CH = CH;
-    im.Cp = Cp, im.Hp = 2 * TH + 2, im.Wp = 2 * TW + 2;
-    im.xT = xT, im.gyT = gyT, im.rows = rows, im.vecs = plan.vecs;
+    im.gyT = gyT;
     im.V = scratch(kScratchWinoV, static_cast<size_t>(16 * CH * Cp));
     im.M = scratch(kScratchWinoM, static_cast<size_t>(16 * CH * O_pad));
-    im.out.O = p.o, im.out.O_pad = O_pad, im.out.OH = p.oh, im.out.OW = p.ow;
     for (int64_t ch = b; ch < e; ch++) {
       int64_t n0, n1;
       split_range(p.n, static_cast<int>(chunks), static_cast<int>(ch), n0, n1);

@@ -50,7 +50,7 @@ struct WinogradKernels {
   void (*pad)(const WinogradImage& im, int64_t r0, int64_t r1);
   // Tiles [t0, t1) (at most CH; V and M are this call's): the transforms and GEMMs, into yb.
   void (*tiles)(const WinogradImage& im, int64_t t0, int64_t t1);
-  // Weight gradient of tiles [t0, t1) (at most CH): the input and output-gradient transforms
+  // Weight gradient of tiles [t0, t1) (at most CH, below T): the input and output-gradient transforms
   // into V and M, then GW[ξ][c][o] += Σ_t V[t][ξ][c] · M[t][ξ][o] (GW: [16][Cp][O_pad]).
   void (*grad_tiles)(const WinogradImage& im, int64_t t0, int64_t t1, float* GW);
   // gwT[c·9 + tap][o] = (Gᵀ GW[·][c][o] G)[tap] for input channels [c0, c1).

@@ -21,33 +21,35 @@
 namespace nabla {
 namespace {
 
+// (Local helpers rather than common.h's: an inline function instantiated in this AVX-512 file
+// could be the copy the linker keeps for the baseline code.)
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t round_up_rows(int64_t n, int64_t r) { return (n + r - 1) / r * r; }
 
+// G applied along one direction to three vectors.
+inline void g3(__m512 a, __m512 b, __m512 d, __m512 u[4]) {
+  const __m512 half = _mm512_set1_ps(0.5f);
+  u[0] = a;
+  u[1] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(a, b), d));
+  u[2] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(a, b), d));
+  u[3] = d;
+}
+
 // 16 channels of the 3×3 filters g[tap] → u[ξ] (ξ = 4·row + column).
 void weights(const float* wT, int64_t C, int64_t O_pad, float* U, int64_t c0, int64_t c1) {
-  const __m512 half = _mm512_set1_ps(0.5f);
   for (int64_t c = c0; c < c1; c++) {
     for (int64_t o = 0; o < O_pad; o += 16) {
       __m512 g[9];
 #pragma GCC unroll 9
       for (int t = 0; t < 9; t++) g[t] = _mm512_load_ps(wT + (c * 9 + t) * O_pad + o);
-      // t = G g: 4 rows × 3 columns.
-      __m512 t[4][3];
+      // Columns first: t[j][i] = (G g)[i][j], then u = t Gᵀ row by row.
+      __m512 t[3][4];
 #pragma GCC unroll 3
-      for (int j = 0; j < 3; j++) {
-        const __m512 a = g[j], b = g[3 + j], d = g[6 + j];
-        t[0][j] = a;
-        t[1][j] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(a, b), d));
-        t[2][j] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(a, b), d));
-        t[3][j] = d;
-      }
-      // u = t Gᵀ: 4 × 4.
+      for (int j = 0; j < 3; j++) g3(g[j], g[3 + j], g[6 + j], t[j]);
 #pragma GCC unroll 4
       for (int i = 0; i < 4; i++) {
-        const __m512 a = t[i][0], b = t[i][1], d = t[i][2];
-        const __m512 u[4] = {a, _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(a, b), d)),
-                             _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(a, b), d)), d};
+        __m512 u[4];
+        g3(t[0][i], t[1][i], t[2][i], u);
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) _mm512_store_ps(U + ((4 * i + j) * C + c) * O_pad + o, u[j]);
       }
@@ -265,7 +267,8 @@ void tiles(const WinogradImage& im, int64_t t0, int64_t t1) {
 
 // ---- weight gradient --------------------------------------------------------------------------
 
-// M[t][ξ][o] = (A g Aᵀ)[ξ] for the tile's 2×2 output gradients g (zero past the output's edge),
+// M[t][ξ][o] = (A g Aᵀ)[ξ] for tiles [t0, t1) (below T) and their 2×2 output gradients g (zero
+// past the output's edge),
 // 16 channels at a time: A g is (g0, g0 + g1, g0 − g1, −g1) along each direction.
 template <int OP>
 void grad_output(const WinogradImage& im, int64_t t0, int64_t t1) {
@@ -273,10 +276,6 @@ void grad_output(const WinogradImage& im, int64_t t0, int64_t t1) {
   const int64_t O_pad = OP ? OP : j.O_pad;
   for (int64_t t = t0; t < t1; t++) {
     float* m = im.M + (t - t0) * 16 * O_pad;
-    if (t >= im.T) {
-      for (int64_t i = 0; i < 16 * O_pad; i += 16) _mm512_store_ps(m + i, _mm512_setzero_ps());
-      continue;
-    }
     const int64_t ty = t / im.TW, tx = t % im.TW;
     const bool full_h = 2 * ty + 1 < j.OH, full_w = 2 * tx + 1 < j.OW;
     const float* g = im.gyT + ((2 * ty) * j.OW + 2 * tx) * O_pad;
@@ -334,11 +333,12 @@ void grad_unit(const WinogradImage& im, int64_t xi, int64_t c0, int64_t ob, int6
     for (int v = 0; v < NV; v++) _mm512_store_ps(dst + r * O_pad + 16 * v, acc[r][v]);
 }
 
+// The tiles need no padding to a block here: grad_unit runs over them one at a time.
 template <int R, int NV, int CP, int OP>
 void grad_chunk(const WinogradImage& im, int64_t t0, int64_t t1, float* GW) {
-  const int64_t n = round_up_rows(t1 - t0, im.rows);
-  input(im, t0, t0 + n);
-  grad_output<OP>(im, t0, t0 + n);
+  const int64_t n = t1 - t0;
+  input(im, t0, t1);
+  grad_output<OP>(im, t0, t1);
   const int64_t Cp = CP ? CP : im.Cp, O_pad = OP ? OP : im.out.O_pad;
   for (int64_t xi = 0; xi < 16; xi++)
     for (int64_t c0 = 0; c0 < Cp; c0 += R)
@@ -359,31 +359,32 @@ void grad_tiles(const WinogradImage& im, int64_t t0, int64_t t1, float* GW) {
   grad_chunk<8, 2, 0, 0>(im, t0, t1, GW);
 }
 
-// gw = Gᵀ Z G per 16 output channels: Gᵀ z along a direction is (z0 + ½(z1 + z2), ½(z1 − z2),
-// ½(z1 + z2) + z3).
-void grad_weights(const float* GW, int64_t Cp, int64_t O_pad, float* gwT, int64_t c0, int64_t c1) {
+// Gᵀ applied along one direction to four vectors: (z0 + ½(z1 + z2), ½(z1 − z2), ½(z1 + z2) + z3).
+inline void gt4(__m512 a, __m512 b, __m512 d, __m512 e, __m512 w[3]) {
   const __m512 half = _mm512_set1_ps(0.5f);
+  const __m512 sum = _mm512_mul_ps(half, _mm512_add_ps(b, d));
+  w[0] = _mm512_add_ps(a, sum);
+  w[1] = _mm512_mul_ps(half, _mm512_sub_ps(b, d));
+  w[2] = _mm512_add_ps(sum, e);
+}
+
+// gw = Gᵀ Z G per 16 output channels, Z = GW[·][c].
+void grad_weights(const float* GW, int64_t Cp, int64_t O_pad, float* gwT, int64_t c0, int64_t c1) {
   for (int64_t c = c0; c < c1; c++) {
     for (int64_t o = 0; o < O_pad; o += 16) {
       __m512 z[16];
 #pragma GCC unroll 16
       for (int xi = 0; xi < 16; xi++) z[xi] = _mm512_load_ps(GW + (xi * Cp + c) * O_pad + o);
-      __m512 r[3][4];  // rows transformed: 3 × 4
+      // Columns first: r[jc][i] = (Gᵀ Z)[i][jc], then Gᵀ along each of the 3 rows.
+      __m512 r[4][3];
 #pragma GCC unroll 4
-      for (int jc = 0; jc < 4; jc++) {
-        const __m512 a = z[jc], b = z[4 + jc], d = z[8 + jc], e = z[12 + jc];
-        const __m512 sum = _mm512_mul_ps(half, _mm512_add_ps(b, d));
-        r[0][jc] = _mm512_add_ps(a, sum);
-        r[1][jc] = _mm512_mul_ps(half, _mm512_sub_ps(b, d));
-        r[2][jc] = _mm512_add_ps(sum, e);
-      }
+      for (int jc = 0; jc < 4; jc++) gt4(z[jc], z[4 + jc], z[8 + jc], z[12 + jc], r[jc]);
 #pragma GCC unroll 3
       for (int i = 0; i < 3; i++) {
-        const __m512 a = r[i][0], b = r[i][1], d = r[i][2], e = r[i][3];
-        const __m512 sum = _mm512_mul_ps(half, _mm512_add_ps(b, d));
-        _mm512_store_ps(gwT + (c * 9 + 3 * i + 0) * O_pad + o, _mm512_add_ps(a, sum));
-        _mm512_store_ps(gwT + (c * 9 + 3 * i + 1) * O_pad + o, _mm512_mul_ps(half, _mm512_sub_ps(b, d)));
-        _mm512_store_ps(gwT + (c * 9 + 3 * i + 2) * O_pad + o, _mm512_add_ps(sum, e));
+        __m512 w[3];
+        gt4(r[0][i], r[1][i], r[2][i], r[3][i], w);
+#pragma GCC unroll 3
+        for (int b = 0; b < 3; b++) _mm512_store_ps(gwT + (c * 9 + 3 * i + b) * O_pad + o, w[b]);
       }
     }
   }
