@@ -25,7 +25,7 @@ enum ScratchSlot {
   kScratchMisc,   // conv: per-chunk partial weight gradients (calling thread)
   kScratchDirect, // conv: packed weights and epilogue vectors of the direct path (calling thread)
   kScratchPool,   // conv: one image's convolution before a fused pool, off the direct path
-  kScratchWinoU,  // conv: Winograd transformed weights when not cached (calling thread)
+  kScratchWinoU,  // conv: Winograd weights: transform when not cached, weight gradient (calling thread)
   kScratchWinoE,  // conv: Winograd padded epilogue vectors (calling thread)
   kScratchWinoV,  // conv: Winograd transformed input of one image
   kScratchWinoM,  // conv: Winograd transformed output of one image
