@@ -65,8 +65,10 @@ struct ThreadPool::Impl {
   std::vector<std::thread> threads;
   const std::function<void(int)>* job = nullptr;
   int job_n = 0;
-  std::atomic<uint64_t> generation{0};
-  std::atomic<int> pending{0};
+  std::atomic<uint64_t> generation{0};  // bumped for every job; workers wait for it to change
+  std::atomic<uint64_t> open{0};        // generation of the job whose tids may be claimed, or 0
+  std::atomic<int> next{0};             // the next unclaimed tid of the open job
+  std::atomic<int> active{0};           // workers between their check of `open` and their exit
   std::atomic<int> sleepers{0};
   bool stop = false;
 };
@@ -138,11 +140,18 @@ void ThreadPool::worker_loop(int tid, uint64_t seen) {
       gen = impl_->generation.load();
     }
     seen = gen;
-    // Every worker acknowledges every job (even when tid >= n), so the caller knows nobody still
-    // reads job/job_n when it returns and the next job overwrites them.
-    if (tid < impl_->job_n) (*impl_->job)(tid);
-    impl_->pending.fetch_sub(1, std::memory_order_acq_rel);
+    // Join the job only while it is open: a worker that wakes late (a sleeping vCPU can take
+    // 100 µs) finds every tid taken, or the job closed, and never delays the caller.
+    impl_->active.fetch_add(1, std::memory_order_seq_cst);
+    if (impl_->open.load(std::memory_order_seq_cst) == gen) claim_tids();
+    impl_->active.fetch_sub(1, std::memory_order_release);
   }
+}
+
+// Runs the open job's tids until none is left. Any thread may run any tid: what a tid computes
+// depends on (tid, n) only, so results do not depend on which thread took it.
+void ThreadPool::claim_tids() {
+  for (int t; (t = impl_->next.fetch_add(1, std::memory_order_relaxed)) < impl_->job_n;) (*impl_->job)(t);
 }
 
 void ThreadPool::run(int n, const std::function<void(int)>& fn) {
@@ -152,35 +161,36 @@ void ThreadPool::run(int n, const std::function<void(int)>& fn) {
     return;
   }
   std::unique_lock<std::mutex> owner(impl_->busy, std::try_to_lock);
-  const int workers = size_ - 1;  // stable while `busy` is held (resize takes it)
-  if (t_in_pool || !owner.owns_lock() || workers == 0) {
+  if (t_in_pool || !owner.owns_lock() || size_ == 1) {
     for (int t = 0; t < n; t++) fn(t);
     return;
   }
-  // More tids than threads (only if the pool shrank since the caller sized the job): the pool
-  // runs the first ones and the caller the rest afterwards; each tid's work is independent.
-  const int m = std::min(n, workers + 1);
   impl_->job = &fn;
-  impl_->job_n = m;
-  impl_->pending.store(workers, std::memory_order_relaxed);
+  impl_->job_n = n;
+  impl_->next.store(0, std::memory_order_relaxed);
+  uint64_t gen;
   {
     std::lock_guard<std::mutex> lk(impl_->m);
-    impl_->generation.fetch_add(1, std::memory_order_acq_rel);
+    gen = impl_->generation.load(std::memory_order_relaxed) + 1;
+    impl_->open.store(gen, std::memory_order_seq_cst);
+    impl_->generation.store(gen, std::memory_order_release);
   }
   if (impl_->sleepers.load() > 0) impl_->cv.notify_all();
   t_in_pool = true;
-  fn(0);
+  claim_tids();
   t_in_pool = false;
+  // Every tid is claimed. Close the job, then wait for the workers inside it: after the close a
+  // worker that arrives sees it closed (seq_cst on both sides), so none reads `job` afterwards.
+  impl_->open.store(0, std::memory_order_seq_cst);
   // Spin for the stragglers, yielding after a while: on an oversubscribed machine a descheduled
   // worker would otherwise make this thread burn its whole time slice.
-  for (int spins = 0; impl_->pending.load(std::memory_order_acquire) != 0; spins++) {
+  for (int spins = 0; impl_->active.load(std::memory_order_seq_cst) != 0; spins++) {
     if (spins < 2000) {
       NABLA_PAUSE();
     } else {
       std::this_thread::yield();
     }
   }
-  for (int t = m; t < n; t++) fn(t);
 }
 
 int threads_for(double work, double min_work_per_thread) {

@@ -1,11 +1,13 @@
 // A fixed pool of worker threads shared by the whole process (every worker_thread that loads the
 // addon uses the same pool). Work is handed out as `fn(tid)` for tid in [0, n): the calling thread
-// runs tid 0 itself, so a job of size 1 never touches another thread.
+// and the workers claim tids one at a time until none is left, so a job of size 1 never touches
+// another thread, and a worker that wakes late leaves its share to the threads already running.
 //
 // Determinism: kernels decide what each tid computes from (tid, n) only, and every output element
-// is produced by exactly one tid with a fixed operation order, so results never depend on timing.
-// If the pool is already busy (another JS thread is inside a kernel, or a kernel calls back into
-// the pool), the job runs all its tids inline on the caller, which gives the same results.
+// is produced by exactly one tid with a fixed operation order, so results never depend on timing
+// or on which thread ran a tid. If the pool is already busy (another JS thread is inside a kernel,
+// or a kernel calls back into the pool), the job runs all its tids inline on the caller, which
+// gives the same results.
 #pragma once
 
 #include <atomic>
@@ -33,6 +35,7 @@ class ThreadPool {
   void start_workers();
   void stop_workers();
   void worker_loop(int tid, uint64_t seen);
+  void claim_tids();
   struct Impl;
   Impl* impl_;
   std::atomic<int> size_;
