@@ -610,16 +610,14 @@ struct WinogradPlan {
 };
 
 // The GEMM block for this shape; rows 0 where Winograd does not apply. The choice depends on the
-// layer's shape (and, for a single image, on a fused pool), never on the thread count. Too few input channels make the 16 GEMMs too short to pay for the transforms
-// (bench/native/conv-layers.ts, NABLA_CONV_WINOGRAD=0 for the other paths).
-WinogradPlan winograd_plan(const ConvParams& p, bool pool = false) {
+// layer's shape only, never on the thread count. Too few input channels make the 16 GEMMs too
+// short to pay for the transforms (bench/native/conv-layers.ts, NABLA_CONV_WINOGRAD=0 for the
+// other paths).
+WinogradPlan winograd_plan(const ConvParams& p) {
   WinogradPlan plan;
   if (!winograd_enabled()) return plan;
   if (p.groups != 1 || p.kh != 3 || p.kw != 3 || p.sh != 1 || p.sw != 1 || p.dh != 1 || p.dw != 1) return plan;
   if (p.oh < 2 || p.ow < 2 || p.c < 16 || p.o < 16) return plan;
-  // A single image with a fused pool: the direct path (channel blocks split between threads, one
-  // step) was faster (fmnist-cnn batch-1 latency, in-process A/B, NABLA_CONV_WINOGRAD).
-  if (p.n == 1 && pool) return plan;
   const int vecs = p.o <= 16 ? 1 : 2;
   if (static_cast<double>(p.o) / static_cast<double>(round_up(p.o, 16 * vecs)) < 0.75) return plan;
   const int64_t tiles = ceil_div(p.oh, 2) * ceil_div(p.ow, 2);
@@ -731,9 +729,11 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
   };
   const float* scale = padded(e.scale, epi);
   const float* shift = padded(e.shift, epi + O_pad);
-  // Tiles per chunk, a multiple of the GEMM block; at batch 1 at least one chunk per thread.
+  // Tiles per chunk, a multiple of the GEMM block. At batch 1 the threads share out the chunks,
+  // so there are as many chunks per thread (49 tiles in chunks of 21 went 42 : 7 to two threads,
+  // and two threads were slower than one).
   int64_t CH = winograd_chunk(p, O_pad);
-  if (p.n < threads) CH = std::min(CH, ceil_div(T, threads));
+  if (p.n < threads) CH = ceil_div(T, round_up(ceil_div(T, CH), threads));
   CH = std::min(round_up(CH, plan.rows), round_up(T, plan.rows));
   geometry.CH = CH;
   const int64_t Cp = geometry.Cp;
@@ -832,7 +832,7 @@ void winograd_backward_weight(const float* x, const float* gy, const ConvParams&
 // depthwise paths with the epilogue applied to each image right after its GEMM.
 static void forward_with_epilogue(const float* x, const float* w, const ConvParams& p, float* y,
                                   const ConvEpilogue& ep) {
-  if (const WinogradPlan plan = winograd_plan(p, ep.pool); plan.rows) return winograd_forward(x, w, p, plan, y, ep);
+  if (const WinogradPlan plan = winograd_plan(p); plan.rows) return winograd_forward(x, w, p, plan, y, ep);
   DirectTile tile{0, 0};
   if (direct_plan(p, tile)) return direct_forward(x, w, p, tile, y, ep);
   if (is_depthwise(p)) {
@@ -933,7 +933,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void max_poo
 
 void conv2d_forward_fused(const float* x, const float* w, const ConvParams& p, float* y, const ConvEpilogue& e) {
   DirectTile tile{0, 0};
-  if (!e.pool || winograd_plan(p, true).rows || direct_plan(p, tile)) return forward_with_epilogue(x, w, p, y, e);
+  if (!e.pool || winograd_plan(p).rows || direct_plan(p, tile)) return forward_with_epilogue(x, w, p, y, e);
   // A pool off the direct path (no AVX-512, groups, ...): each image's convolution with its
   // epilogue goes to a scratch buffer that stays in cache, then is pooled into y. Images are
   // split between threads; the convolution of one image is the same computation as in a batch.
