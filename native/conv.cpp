@@ -415,6 +415,12 @@ bool direct_enabled() {
   return !off && kDirectConvRowsAvx512 != nullptr && std::strcmp(gemm_kernel().isa, "avx512") == 0;
 }
 
+// Threads for a direct or GEMM-path convolution of `flops`. A single image is split between
+// threads only when it is big: below ~8 MFLOP (resnet20's stem and stride-2 layers at batch 1)
+// two threads were slower than one (bench/native/conv-layers.ts all 1 with NABLA_NUM_THREADS=1
+// and 2), and at 20-40 MFLOP they were 1.4-1.6x faster.
+int conv_threads(const ConvParams& p, double flops) { return threads_for(flops, p.n > 1 ? 1 << 18 : 1 << 22); }
+
 // Picks the register tile that wastes the fewest lanes and pixels on this shape (ties: the larger
 // tile, then the one with fewer loads per FMA). False if the direct kernels do not apply.
 bool direct_plan(const ConvParams& p, DirectTile& tile) {
@@ -441,7 +447,7 @@ void direct_forward(const float* x, const float* w, const ConvParams& p, const D
   // Weights packed per block of OB output channels: [block][tap][OB], zero lanes past O.
   float* wpk = scratch(kScratchDirect, static_cast<size_t>(O_pad * taps + 2 * O_pad + 2 * taps));
   // (A channel-last transpose per block: at batch 1 a scalar strided copy cost as much as the conv.)
-  const int threads = threads_for(2.0 * p.n * p.o * P * taps, 1 << 18);
+  const int threads = conv_threads(p, 2.0 * p.n * p.o * P * taps);
   const int64_t blocks = O_pad / OB;
   // Fewer images than threads (batch 1) and several channel blocks: split the blocks (below).
   const bool split_blocks = p.n < threads && blocks >= 2;
@@ -841,8 +847,7 @@ static void forward_with_epilogue(const float* x, const float* w, const ConvPara
   const int64_t G = p.groups, Cg = p.c / G, Og = p.o / G, CK = Cg * p.kh * p.kw, P = p.oh * p.ow;
   const int64_t HW = p.h * p.w;
   const bool pointwise = is_pointwise(p);
-  const double flops = 2.0 * p.n * p.o * P * CK;
-  const int threads = threads_for(flops, 1 << 18);
+  const int threads = conv_threads(p, 2.0 * p.n * p.o * P * CK);
   // Whole images per thread when there are enough of them; otherwise threads inside each GEMM.
   const int outer = p.n >= threads ? threads : 1;
   const int inner = p.n >= threads ? 1 : threads;
