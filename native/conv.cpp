@@ -10,6 +10,7 @@
 #include "conv.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -657,6 +658,17 @@ constexpr size_t kCacheBytes = size_t(64) << 20;
 thread_local std::vector<std::unique_ptr<CachedWeights>> t_weight_cache;
 thread_local uint64_t t_weight_clock = 0;
 
+// Whether a[0..n) and b[0..n) hold the same bits; split between threads when they are large
+// (at batch 1 the whole check was on the calling thread, about 3 % of resnet20's latency).
+bool same_bits(const float* a, const float* b, size_t n, int threads) {
+  if (threads <= 1 || n < (size_t(1) << 14)) return std::memcmp(a, b, n * sizeof(float)) == 0;
+  std::atomic<bool> same{true};
+  parallel_for(static_cast<int64_t>(n), threads, [&](int64_t i0, int64_t i1) {
+    if (std::memcmp(a + i0, b + i0, static_cast<size_t>(i1 - i0) * sizeof(float)) != 0) same = false;
+  });
+  return same;
+}
+
 // U for these weights: from the cache, or transformed (and cached when it fits).
 const float* winograd_weights(const float* w, const ConvParams& p, int64_t O_pad, int threads) {
   const WinogradKernels& K = *kWinogradAvx512;
@@ -666,7 +678,7 @@ const float* winograd_weights(const float* w, const ConvParams& p, int64_t O_pad
     return e->key == w && e->c == p.c && e->o == p.o && e->O_pad == O_pad;
   };
   for (auto& e : cache) {
-    if (same_layer(e) && std::memcmp(e->w.data(), w, n * sizeof(float)) == 0) {
+    if (same_layer(e) && same_bits(e->w.data(), w, n, threads)) {
       e->used = ++t_weight_clock;
       return e->U;
     }
