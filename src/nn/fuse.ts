@@ -64,12 +64,17 @@ const foldCache = new WeakMap<
 
 function foldInputs(conv: Conv2d, bn: BatchNorm2d): (ArrayLike<number> | null)[] {
   return [
-    bn.runningMean!.data,
-    bn.runningVar!.data,
-    bn.weight?.data ?? null,
-    bn.bias?.data ?? null,
-    conv.bias?.data ?? null,
+    values(bn.runningMean!),
+    values(bn.runningVar!),
+    bn.weight ? values(bn.weight) : null,
+    bn.bias ? values(bn.bias) : null,
+    conv.bias ? values(conv.bias) : null,
   ];
+}
+
+/** t's elements in order: its storage when that holds exactly them (no view is made), else data. */
+function values(t: Tensor): ArrayLike<number> {
+  return t.isContiguous && t.offset === 0 && t.storage.length === t.numel ? t.storage : t.data;
 }
 
 function sameValues(saved: Float64Array[], now: (ArrayLike<number> | null)[]): boolean {

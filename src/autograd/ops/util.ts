@@ -58,6 +58,9 @@ export function checkFloat(op: string, a: Tensor, b: Tensor): void {
 
 /** The contiguous storage of t, from its first element, for a kernel to read. */
 export function raw(t: Tensor) {
+  // Contiguous (nearly always): the storage itself, without the detached copy of the tensor that
+  // a batch-1 convolution used to make for each of its 2–5 operands.
+  if (t.isContiguous) return t.offset === 0 ? t.storage : t.storage.subarray(t.offset);
   const c = contiguous(t.detach());
   return c.storage.subarray(c.offset);
 }
