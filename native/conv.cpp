@@ -417,9 +417,9 @@ bool direct_enabled() {
 }
 
 // Threads for a direct or GEMM-path convolution of `flops`. A single image is split between
-// threads only when it is big: below ~8 MFLOP (resnet20's stem and stride-2 layers at batch 1)
-// two threads were slower than one (bench/native/conv-layers.ts all 1 with NABLA_NUM_THREADS=1
-// and 2), and at 20-40 MFLOP they were 1.4-1.6x faster.
+// threads only when it is big: at batch 1, two threads were slower than one below ~8 MFLOP
+// (resnet20's stem and stride-2 layers) and faster above ~20 MFLOP (wide-s2), in
+// `bench/native/conv-layers.ts all 1` with NABLA_NUM_THREADS=1 and 2.
 int conv_threads(const ConvParams& p, double flops) { return threads_for(flops, p.n > 1 ? 1 << 18 : 1 << 22); }
 
 // Picks the register tile that wastes the fewest lanes and pixels on this shape (ties: the larger
@@ -659,7 +659,7 @@ thread_local std::vector<std::unique_ptr<CachedWeights>> t_weight_cache;
 thread_local uint64_t t_weight_clock = 0;
 
 // Whether a[0..n) and b[0..n) hold the same bits; split between threads when they are large
-// (at batch 1 the whole check was on the calling thread, about 3 % of resnet20's latency).
+// (at batch 1 the check ran on the calling thread alone while the others waited).
 bool same_bits(const float* a, const float* b, size_t n, int threads) {
   if (threads <= 1 || n < (size_t(1) << 14)) return std::memcmp(a, b, n * sizeof(float)) == 0;
   std::atomic<bool> same{true};

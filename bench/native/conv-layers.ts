@@ -22,6 +22,8 @@ const layers: [string, number, number, number, number, number][] = [
   ["resnet-s2a 16→32 s2", 16, 32, 32, 3, 2],
   ["resnet-s2b 32→64 s2", 32, 64, 16, 3, 2],
   ["resnet-short 16→32 1×1 s2", 16, 32, 32, 1, 2],
+  // A larger stride-2 layer (64² input), where one image is worth splitting between threads.
+  ["wide-s2 32→64 64² s2", 32, 64, 64, 3, 2],
 ];
 const rnd = (len: number) => new Float32Array(len).map(() => Math.random() - 0.5);
 for (const [name, c, o, hw, kk, s] of layers) {
