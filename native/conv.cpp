@@ -748,8 +748,8 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
   const float* scale = padded(e.scale, epi);
   const float* shift = padded(e.shift, epi + O_pad);
   // Tiles per chunk, a multiple of the GEMM block. At batch 1 the threads share out the chunks,
-  // so there are as many chunks per thread (49 tiles in chunks of 21 went 42 : 7 to two threads,
-  // and two threads were slower than one).
+  // so there are as many chunks per thread (49 tiles in chunks of 21 went 42 : 7 to two threads:
+  // one thread did nearly all the work).
   int64_t CH = winograd_chunk(p, O_pad);
   if (p.n < threads) CH = ceil_div(T, round_up(ceil_div(T, CH), threads));
   CH = std::min(round_up(CH, plan.rows), round_up(T, plan.rows));
