@@ -140,8 +140,8 @@ void ThreadPool::worker_loop(int tid, uint64_t seen) {
       gen = impl_->generation.load();
     }
     seen = gen;
-    // Join the job only while it is open: a worker that wakes late (a sleeping vCPU can take
-    // 100 µs) finds every tid taken, or the job closed, and never delays the caller.
+    // Join the job only while it is open: a worker that wakes late (say from the futex sleep
+    // above) finds every tid taken, or the job closed, and never delays the caller.
     impl_->active.fetch_add(1, std::memory_order_seq_cst);
     if (impl_->open.load(std::memory_order_seq_cst) == gen) claim_tids();
     impl_->active.fetch_sub(1, std::memory_order_release);

@@ -10,9 +10,9 @@
 // iterations sized to about --rep-seconds each; the per-iteration time of each block gives a
 // median and a best. Latency: --calls individual calls after a warm-up of at least 30 calls and
 // --warmup seconds. The anchors warm up for 30 calls only, which is their steady state (no JIT);
-// nabla's JavaScript takes V8 a few thousand batch-1 calls to optimise (fmnist-cnn ran ~1.7× slower
-// in calls 30–330 than after 2,000), so the time-based warm-up is what puts nabla at its steady
-// state too. `--warmup 0` gives the anchors' 30-call protocol exactly.
+// nabla's JavaScript takes V8 thousands of batch-1 calls to optimise (fmnist-cnn: 0.39–0.40 ms
+// with --warmup 0, 0.18–0.20 ms with 1.5; BENCHMARKS.md, session 7), so the time-based warm-up is
+// what puts nabla at its steady state too. `--warmup 0` gives the anchors' 30-call protocol.
 import type { Command } from "commander";
 import { ValueError } from "../../errors.js";
 import { nativeInfo, setNumThreads } from "../../backend/native/index.js";
