@@ -510,7 +510,7 @@ void direct_forward(const float* x, const float* w, const ConvParams& p, const D
   }
   if (p.n >= threads) {
     // Whole images per thread.
-    parallel_for(p.n, threads, [&](int64_t b, int64_t end) {
+    parallel_for_balanced(p.n, threads, [&](int64_t b, int64_t end) {
       float* xp = scratch(kScratchCol, static_cast<size_t>(xsize));
       float* yb = scratch(kScratchOut, static_cast<size_t>(yb_size));
       std::fill(xp + p.c * pg.plane, xp + xsize, 0.f);
@@ -775,7 +775,7 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
   };
   if (p.n >= threads) {
     // Whole images per thread: every step of an image on one core, its buffers in its caches.
-    parallel_for(p.n, threads, [&](int64_t b, int64_t end) {
+    parallel_for_balanced(p.n, threads, [&](int64_t b, int64_t end) {
       float* xT = scratch(kScratchCol, xt_size);
       float* yb = scratch(kScratchOut, yb_size);
       for (int64_t n = b; n < end; n++) {
@@ -818,7 +818,7 @@ void winograd_backward_weight(const float* x, const float* gy, const ConvParams&
   const int64_t HW = p.h * p.w, P = p.oh * p.ow, size = 16 * Cp * O_pad;
   float* partial = scratch(kScratchMisc, static_cast<size_t>(chunks * size));
   const size_t xt_size = static_cast<size_t>(geometry.Hp * geometry.Wp * Cp);
-  parallel_for(chunks, static_cast<int>(std::min<int64_t>(threads, chunks)), [&](int64_t b, int64_t e) {
+  parallel_for_balanced(chunks, static_cast<int>(std::min<int64_t>(threads, chunks)), [&](int64_t b, int64_t e) {
     WinogradImage im = geometry;
     im.xT = scratch(kScratchCol, xt_size);
     float* gyT = scratch(kScratchOut, static_cast<size_t>(P * O_pad));
@@ -865,7 +865,7 @@ static void forward_with_epilogue(const float* x, const float* w, const ConvPara
   const int inner = p.n >= threads ? 1 : threads;
   if (!pointwise && use_padded_grid(p)) {
     const PaddedGrid pg(p);
-    parallel_for(p.n, outer, [&](int64_t b, int64_t e) {
+    parallel_for_balanced(p.n, outer, [&](int64_t b, int64_t e) {
       const int64_t* off = row_offsets(p, pg, Cg);
       float* xp = scratch(kScratchCol, static_cast<size_t>(p.c * pg.plane + pg.slack));
       float* yq = scratch(kScratchOut, static_cast<size_t>(Og * pg.Pq));
@@ -911,7 +911,7 @@ static void forward_with_epilogue(const float* x, const float* w, const ConvPara
         epilogue_run(yg + o * P, yg + o * P, P, g * Og + o, ep, ep.residual ? ep.residual + at + o * P : nullptr);
     }
   };
-  parallel_for(p.n, outer, [&](int64_t b, int64_t e) {
+  parallel_for_balanced(p.n, outer, [&](int64_t b, int64_t e) {
     for (int64_t n = b; n < e; n++) image(n);
   });
 }
@@ -959,7 +959,7 @@ void conv2d_forward_fused(const float* x, const float* w, const ConvParams& p, f
   if (p.n >= threads) {
     ConvParams one = p;
     one.n = 1;
-    parallel_for(p.n, threads, [&](int64_t b, int64_t end) {
+    parallel_for_balanced(p.n, threads, [&](int64_t b, int64_t end) {
       float* conv = scratch(kScratchPool, static_cast<size_t>(p.o * P));
       for (int64_t n = b; n < end; n++) {
         forward_with_epilogue(x + n * p.c * p.h * p.w, w, one, conv, e);
@@ -997,7 +997,7 @@ void conv2d_backward_input(const float* gy, const float* w, const ConvParams& p,
   const int threads = threads_for(flops, 1 << 18);
   const int outer = p.n >= threads ? threads : 1;
   const int inner = p.n >= threads ? 1 : threads;
-  parallel_for(p.n, outer, [&](int64_t b, int64_t e) {
+  parallel_for_balanced(p.n, outer, [&](int64_t b, int64_t e) {
     float* col = pointwise ? nullptr : scratch(kScratchCol, static_cast<size_t>(CK * P));
     for (int64_t n = b; n < e; n++) {
       float* gxn = gx + n * p.c * HW;
@@ -1035,7 +1035,7 @@ void conv2d_backward_weight(const float* x, const float* gy, const ConvParams& p
   const int outer = static_cast<int>(std::min<int64_t>(threads, chunks));
   const int inner = std::max(1, threads / outer);
   const bool grid = !pointwise && use_padded_grid(p);
-  parallel_for(chunks, outer, [&](int64_t b, int64_t e) {
+  parallel_for_balanced(chunks, outer, [&](int64_t b, int64_t e) {
     for (int64_t ch = b; ch < e; ch++) {
       int64_t n0, n1;
       split_range(p.n, static_cast<int>(chunks), static_cast<int>(ch), n0, n1);

@@ -1,16 +1,20 @@
 // GEMM driver: Goto/BLIS loop nest around the ISA-specific micro-kernel.
 //
-//   for jc (NC columns of B/C)            B panel kc×nc packed once, shared by all threads
-//     for pc (KC of the shared dimension)
-//       pack B panel                      (threads split the NR panels)
-//       for each thread's rectangle of C  (fixed split of MR-row units × NR-column panels)
-//         for ic (MC rows)                A block mc×kc packed per thread (stays in L2)
-//           for jr (NR panels)            B micro-panel kc×NR stays in L1
-//             for ir (MR panels)          micro-kernel, C tile in registers
+//   for jc (NC columns of B/C)
+//     for pc (KC of the shared dimension)   B panel kc×nc packed once, shared by all threads
+//       for ic (MC rows)                    A block mc×kc packed per thread (stays in L2)
+//         for jr (NR panels)                B micro-panel kc×NR stays in L1
+//           for ir (MR panels)              micro-kernel, C tile in registers
+//
+// With several threads, the rows of C are cut into parts that run through every pc themselves
+// (see gemm_blocked).
 #include "gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <memory>
+#include <thread>
 
 #include "common.h"
 #include "threadpool.h"
@@ -202,8 +206,57 @@ bool gemm_select(const char* isa) {
 
 namespace {
 
-// The Goto/BLIS loop nest with the micro-kernel `uk`: B panels packed once per (jc, pc) block and
-// shared, A blocks packed per thread, threads over a grid of C rectangles.
+// C block rows [m_begin, m_end) × panels [pb, pe) of one NC column block for one K block: A
+// packed MC rows at a time into this thread's buffer, each against the packed B panels that
+// `panel(p)` returns.
+template <typename PanelFn>
+void compute_block(const GemmKernel& uk, Operand A, int64_t m_begin, int64_t m_end, int64_t pb, int64_t pe,
+                   int64_t pc, int64_t kc, int64_t jc, int64_t nc, float* C, int64_t rs_c, int64_t cs_c, bool acc,
+                   const PanelFn& panel) {
+  const int MR = uk.mr, NR = uk.nr;
+  const int64_t mc_max = round_up(std::min<int64_t>(uk.mc, m_end - m_begin), MR);
+  float* abuf = scratch(kScratchPackA, static_cast<size_t>(mc_max * kc));
+  for (int64_t ic = m_begin; ic < m_end; ic += mc_max) {
+    const int64_t mc = std::min(mc_max, m_end - ic);
+    pack_a(uk, A, ic, mc, pc, kc, abuf);
+    for (int64_t pnl = pb; pnl < pe; pnl++) {
+      const int64_t j = pnl * NR;
+      const int n = static_cast<int>(std::min<int64_t>(NR, nc - j));
+      const float* bp = panel(pnl);
+      for (int64_t ir = 0; ir < mc; ir += MR) {
+        const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+        uk.fn(kc, abuf + ir * kc, bp, C + (ic + ir) * rs_c + (jc + j) * cs_c, rs_c, cs_c, m, n, acc);
+      }
+    }
+  }
+}
+
+
+// B panels packed on first use, for the multi-threaded loop: one flag per group of panels of each
+// K block (0 free, 1 being packed, 2 ready). Owned by the calling thread; the workers only see it
+// through the job.
+constexpr int64_t kPanelsPerGroup = 4;
+thread_local std::unique_ptr<std::atomic<int>[]> t_pack_flags;
+thread_local int64_t t_pack_flags_cap = 0;
+
+std::atomic<int>* pack_flags(int64_t n) {
+  if (n > t_pack_flags_cap) {
+    t_pack_flags_cap = std::max(n, 2 * t_pack_flags_cap);
+    t_pack_flags.reset(new std::atomic<int>[static_cast<size_t>(t_pack_flags_cap)]);
+  }
+  for (int64_t i = 0; i < n; i++) t_pack_flags[i].store(0, std::memory_order_relaxed);
+  return t_pack_flags.get();
+}
+
+// The Goto/BLIS loop nest with the micro-kernel `uk`: per NC column block and K block, B packed
+// once and shared, A packed MC rows at a time per thread.
+//
+// On one thread the K blocks reuse one B buffer. On several, each NC column block is one job:
+// the rows are cut into about one MC block per part (a multiple of the thread count), and a part,
+// claimed by whichever thread is free, runs through every K block itself. B is packed for all K
+// blocks at once, a group of panels at a time by the first thread that needs it, so threads never
+// wait at a barrier between K blocks, and a core slowed by something else leaves parts to the
+// other. Every element of C is summed over the same K blocks in the same order either way.
 void gemm_blocked(const GemmKernel& uk, int64_t M, int64_t N, int64_t K, Operand A, Operand B, float* C,
                   int64_t rs_c, int64_t cs_c, bool accumulate, int threads) {
   const int MR = uk.mr, NR = uk.nr;
@@ -211,58 +264,63 @@ void gemm_blocked(const GemmKernel& uk, int64_t M, int64_t N, int64_t K, Operand
   const int64_t kc_max = ceil_div(K, ceil_div(K, uk.kc));
   const int64_t nc_max = round_up(ceil_div(N, ceil_div(N, uk.nc)), NR);
   const int64_t m_units = ceil_div(M, MR);
+  const int64_t k_blocks = ceil_div(K, kc_max);
 
-  float* bbuf = scratch(kScratchPackB, static_cast<size_t>(kc_max * nc_max));
-  // A packing buffers are per thread; reserve on each thread lazily (scratch grows on demand).
-  for (int64_t jc = 0; jc < N; jc += nc_max) {
-    const int64_t nc = std::min(nc_max, N - jc);
-    const int64_t n_panels = ceil_div(nc, NR);
-    int tm, tn;
-    thread_grid(threads, m_units, n_panels, tm, tn);
-    const int nt = tm * tn;
-    for (int64_t pc = 0; pc < K; pc += kc_max) {
-      const int64_t kc = std::min(kc_max, K - pc);
-      const bool acc = accumulate || pc > 0;
-      // 1. pack the shared B panel
-      const int pack_threads = static_cast<int>(std::min<int64_t>(nt, n_panels));
-      if (pack_threads <= 1) {
+  if (threads <= 1) {
+    float* bbuf = scratch(kScratchPackB, static_cast<size_t>(kc_max * nc_max));
+    for (int64_t jc = 0; jc < N; jc += nc_max) {
+      const int64_t nc = std::min(nc_max, N - jc), n_panels = ceil_div(nc, NR);
+      for (int64_t pc = 0; pc < K; pc += kc_max) {
+        const int64_t kc = std::min(kc_max, K - pc);
         pack_b(uk, B, pc, kc, jc, nc, 0, n_panels, bbuf);
-      } else {
-        ThreadPool::instance().run(pack_threads, [&](int t) {
-          int64_t b, e;
-          split_range(n_panels, pack_threads, t, b, e);
-          pack_b(uk, B, pc, kc, jc, nc, b, e, bbuf);
-        });
-      }
-      // 2. each thread computes its rectangle of C
-      auto work = [&](int t) {
-        int64_t ub, ue, pb, pe;
-        split_range(m_units, tm, t / tn, ub, ue);
-        split_range(n_panels, tn, t % tn, pb, pe);
-        if (ub >= ue || pb >= pe) return;
-        const int64_t m_begin = ub * MR, m_end = std::min(M, ue * MR);
-        const int64_t mc_max = round_up(std::min<int64_t>(uk.mc, m_end - m_begin), MR);
-        float* abuf = scratch(kScratchPackA, static_cast<size_t>(mc_max * kc));
-        for (int64_t ic = m_begin; ic < m_end; ic += mc_max) {
-          const int64_t mc = std::min(mc_max, m_end - ic);
-          pack_a(uk, A, ic, mc, pc, kc, abuf);
-          for (int64_t pnl = pb; pnl < pe; pnl++) {
-            const int64_t j = pnl * NR;
-            const int n = static_cast<int>(std::min<int64_t>(NR, nc - j));
-            const float* bp = bbuf + pnl * kc * NR;
-            for (int64_t ir = 0; ir < mc; ir += MR) {
-              const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-              uk.fn(kc, abuf + ir * kc, bp, C + (ic + ir) * rs_c + (jc + j) * cs_c, rs_c, cs_c, m, n, acc);
-            }
-          }
-        }
-      };
-      if (nt <= 1) {
-        work(0);
-      } else {
-        ThreadPool::instance().run(nt, work);
+        compute_block(uk, A, 0, M, 0, n_panels, pc, kc, jc, nc, C, rs_c, cs_c, accumulate || pc > 0,
+                      [&](int64_t pnl) { return bbuf + pnl * kc * NR; });
       }
     }
+    return;
+  }
+
+  float* bbuf = scratch(kScratchPackB, static_cast<size_t>(K * nc_max));
+  for (int64_t jc = 0; jc < N; jc += nc_max) {
+    const int64_t nc = std::min(nc_max, N - jc), n_panels = ceil_div(nc, NR);
+    const int64_t groups = ceil_div(n_panels, kPanelsPerGroup);
+    std::atomic<int>* flags = pack_flags(k_blocks * groups);
+    int tm, tn;
+    thread_grid(threads, m_units, n_panels, tm, tn);
+    if (tn == 1) {
+      const int64_t blocks = round_up(ceil_div(m_units, std::max<int64_t>(1, uk.mc / MR)), threads);
+      tm = static_cast<int>(std::max<int64_t>(tm, std::min(m_units, blocks)));
+    }
+    ThreadPool::instance().run(tm * tn, [&](int t) {
+      int64_t ub, ue, pb, pe;
+      split_range(m_units, tm, t / tn, ub, ue);
+      split_range(n_panels, tn, t % tn, pb, pe);
+      if (ub >= ue || pb >= pe) return;
+      const int64_t m_begin = ub * MR, m_end = std::min(M, ue * MR);
+      for (int64_t kb = 0, pc = 0; pc < K; kb++, pc += kc_max) {
+        const int64_t kc = std::min(kc_max, K - pc);
+        float* kbuf = bbuf + pc * nc_max;  // this K block's panels
+        const auto panel = [&](int64_t pnl) -> const float* {
+          const int64_t g = pnl / kPanelsPerGroup;
+          std::atomic<int>& flag = flags[kb * groups + g];
+          if (flag.load(std::memory_order_acquire) != 2) {
+            int expected = 0;
+            if (flag.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
+              pack_b(uk, B, pc, kc, jc, nc, g * kPanelsPerGroup, std::min(n_panels, (g + 1) * kPanelsPerGroup),
+                     kbuf);
+              flag.store(2, std::memory_order_release);
+            } else {
+              for (int spins = 0; flag.load(std::memory_order_acquire) != 2; spins++) {
+                if (spins < 4000) cpu_relax();
+                else std::this_thread::yield();
+              }
+            }
+          }
+          return kbuf + pnl * kc * NR;
+        };
+        compute_block(uk, A, m_begin, m_end, pb, pe, pc, kc, jc, nc, C, rs_c, cs_c, accumulate || pc > 0, panel);
+      }
+    });
   }
 }
 

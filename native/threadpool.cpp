@@ -193,6 +193,8 @@ void ThreadPool::run(int n, const std::function<void(int)>& fn) {
   }
 }
 
+void cpu_relax() { NABLA_PAUSE(); }
+
 int threads_for(double work, double min_work_per_thread) {
   int n = ThreadPool::instance().size();
   int by_work = static_cast<int>(work / min_work_per_thread);
@@ -211,6 +213,14 @@ void parallel_for(int64_t total, int threads, const std::function<void(int64_t, 
     split_range(total, parts, t, b, e);
     if (b < e) fn(b, e);
   });
+}
+
+void parallel_for_balanced(int64_t total, int threads, const std::function<void(int64_t, int64_t)>& fn) {
+  // Pieces per thread: 4 unless NABLA_PARTS says otherwise (1 = parallel_for, for comparisons;
+  // read at every call so a benchmark can switch it in one process).
+  int per = 4;
+  if (const char* v = std::getenv("NABLA_PARTS")) per = std::max(1, std::atoi(v));
+  parallel_for(total, threads <= 1 ? 1 : threads * per, fn);
 }
 
 }  // namespace nabla

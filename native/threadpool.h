@@ -55,4 +55,14 @@ inline void split_range(int64_t total, int parts, int i, int64_t& begin, int64_t
 // Runs fn(begin, end) over [0, total) split into at most `threads` contiguous chunks.
 void parallel_for(int64_t total, int threads, const std::function<void(int64_t, int64_t)>& fn);
 
+// One step of a spin-wait loop (the CPU's pause hint).
+void cpu_relax();
+
+// Like parallel_for, but [0, total) is cut into up to 4 pieces per thread, which the threads
+// claim as they finish their last one: a core slowed by something else (another process, the
+// other half of the machine's work) hands its remaining pieces to the others instead of making
+// them wait. For loops over independent items big enough to pay a few extra claims (the images
+// of a convolution, fixed chunks of a weight gradient).
+void parallel_for_balanced(int64_t total, int threads, const std::function<void(int64_t, int64_t)>& fn);
+
 }  // namespace nabla

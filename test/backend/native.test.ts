@@ -87,6 +87,9 @@ const MATMUL_CASES: [number, number, number, number][] = [
   [1, 1, 257, 1],
   [1, 200, 1000, 33],
   [1, 20, 8, 2500], // B panels wider than the packing row buffer
+  // Above the column-split size: row parts claimed by threads, B packed on first use (2 K blocks,
+  // 2 panel groups)
+  [1, 700, 400, 200],
   // ≤ 4 rows: the one-row kernels (4-row dot groups, 128/16-column blocks, masked tails)
   [1, 1, 3136, 128],
   [1, 2, 45, 300],
@@ -648,8 +651,8 @@ const DETERMINISM_SCRIPT = `
 const L = require(process.argv[1]);
 let s = 7; const r = (n) => { const a = new Float32Array(n); for (let i = 0; i < n; i++) { s = (Math.imul(s, 1103515245) + 12345) >>> 0; a[i] = s / 4294967296 - 0.5; } return a; };
 const hash = (a) => { const u = new Uint8Array(a.buffer); let h = 0x811c9dc5; for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i], 0x01000193) >>> 0; return h.toString(16); };
-const a = r(300 * 500), b = r(500 * 200), c = new Float32Array(300 * 200);
-L.matmul(a, b, c, 1, 300, 500, 200, 0, 0, false, false);
+const a = r(700 * 400), b = r(400 * 200), c = new Float32Array(700 * 200);
+L.matmul(a, b, c, 1, 700, 400, 200, 0, 0, false, false);
 const p = new Int32Array([16, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 14, 14]);
 const x = r(16 * 32 * 196), gy = r(16 * 64 * 196), w = r(64 * 288), gw = new Float32Array(64 * 288), y = new Float32Array(16 * 64 * 196);
 L.conv2dBackwardWeight(x, gy, p, gw);
