@@ -12,6 +12,12 @@ import { setUninitListener } from "./ops/util.js";
 
 /** Smaller buffers are left to the garbage collector: recycling them saves too little. */
 const MIN_BYTES = 1 << 16;
+/**
+ * The same for dead inference activations, which are handed back one by one with no bookkeeping:
+ * at batch 1 every activation is small, and allocating each afresh on every call cost a few
+ * percent of a call. Below 1 KiB typed arrays are cheap to make.
+ */
+const MIN_DEAD_BYTES = 1 << 10;
 
 let enabled = true;
 
@@ -111,7 +117,7 @@ export class GradientLedger {
  * or when a tensor in `live` uses the same buffer.
  */
 export function recycleDead(t: Tensor, ...live: Tensor[]): void {
-  if (!enabled || t.storage.byteLength < MIN_BYTES) return;
+  if (!enabled || t.storage.byteLength < MIN_DEAD_BYTES) return;
   const b = t.storage.buffer;
   if (t.storage.byteOffset !== 0 || t.storage.byteLength !== b.byteLength) return;
   for (const other of live) if (other.storage.buffer === b) return;

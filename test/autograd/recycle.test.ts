@@ -146,13 +146,15 @@ test("recycling: gradients that alias each other (x + x, views, retainGrad, reta
 
 for (const [name, shape] of [
   ["fmnist-cnn", [16, 1, 28, 28]],
+  ["fmnist-cnn", [1, 1, 28, 28]], // batch 1: activations of 1 to 64 KiB are recycled too
   ["resnet20", [4, 3, 32, 32]],
+  ["resnet20", [1, 3, 32, 32]],
   ["resnet18", [4, 3, 64, 64]],
   ["resnext_cifar", [2, 3, 32, 32]],
   ["mobilenet_v2", [2, 3, 32, 32]],
 ] as const) {
   test(
-    `recycling: ${name} inference gives bitwise the same outputs, and earlier outputs stay intact`,
+    `recycling: ${name} ${shape.join("×")} inference gives bitwise the same outputs, and earlier outputs stay intact`,
     { skip },
     () => {
       const run = (recycling: boolean) =>

@@ -555,10 +555,13 @@ export function setPoisonUninit(on: boolean): void {
 const pool = new Map<number, ArrayBuffer[]>();
 let pooledBytes = 0;
 const MAX_POOLED_BYTES = 256 << 20;
+const MAX_POOLED_PER_SIZE = 64;
 
 function recycle(buffer: ArrayBuffer): void {
   if (pooledBytes + buffer.byteLength > MAX_POOLED_BYTES) return;
   const list = pool.get(buffer.byteLength);
+  // A size nobody asks for again must not grow a long list (the check below scans it).
+  if (list && list.length >= MAX_POOLED_PER_SIZE) return;
   if (list?.includes(buffer)) return; // handed back twice: it must still be given out only once
   if (list) list.push(buffer);
   else pool.set(buffer.byteLength, [buffer]);
@@ -572,14 +575,14 @@ export function clearRecycledBuffers(): void {
 }
 
 /**
- * Storage without the zero fill: a recycled buffer of the same size, else Node's allocUnsafeSlow,
- * which takes the block from malloc rather than calloc (outputs are overwritten by their kernel
- * anyway; see Backend.allocUninit).
+ * Storage without the zero fill: a recycled buffer of the same size, else (from 16 KiB) Node's
+ * allocUnsafeSlow, which takes the block from malloc rather than calloc (outputs are overwritten
+ * by their kernel anyway; see Backend.allocUninit).
  */
 function allocUninit(dtype: DType, n: number): TypedArray {
   const bytes = n * bytesPerElement(dtype);
-  if (bytes < MIN_UNINIT_BYTES && !poison) return allocArray(dtype, n);
   let buffer = pool.get(bytes)?.pop();
+  if (!buffer && bytes < MIN_UNINIT_BYTES && !poison) return allocArray(dtype, n);
   if (buffer) pooledBytes -= bytes;
   else buffer = Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
   const out = arrayView(dtype, buffer, n);
