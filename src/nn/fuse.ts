@@ -42,10 +42,11 @@ function isFoldableBn(m: AnyModule | undefined, channels: number): m is BatchNor
   );
 }
 
+const is = (v: MaxPool2d["kernelSize"], n: number) =>
+  typeof v === "number" ? v === n : v[0] === n && v[1] === n;
+
 function isPool2x2(m: AnyModule | undefined): m is MaxPool2d {
   if (!(m instanceof MaxPool2d) || !plain(m) || m.ceilMode) return false;
-  const is = (v: MaxPool2d["kernelSize"], n: number) =>
-    typeof v === "number" ? v === n : v[0] === n && v[1] === n;
   return is(m.kernelSize, 2) && is(m.stride, 2) && is(m.padding, 0) && is(m.dilation, 1);
 }
 
@@ -59,7 +60,7 @@ type Folded = { scale: Tensor | null; shift: Tensor | null };
  */
 const foldCache = new WeakMap<
   BatchNorm2d,
-  { conv: Conv2d; eps: number; dtype: string; inputs: Float64Array[]; folded: Folded }
+  { conv: Conv2d; eps: number; dtype: string; inputs: ArrayLike<number>[]; folded: Folded }
 >();
 
 function foldInputs(conv: Conv2d, bn: BatchNorm2d): (ArrayLike<number> | null)[] {
@@ -77,16 +78,32 @@ function values(t: Tensor): ArrayLike<number> {
   return t.isContiguous && t.offset === 0 && t.storage.length === t.numel ? t.storage : t.data;
 }
 
-function sameValues(saved: Float64Array[], now: (ArrayLike<number> | null)[]): boolean {
+// The comparisons run per layer on every batch-1 call, so the float32 case (every model unless the
+// user asks for float64) compares two Float32Arrays in a loop V8 sees one array type in.
+function sameFloat32(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let j = 0; j < a.length; j++) if (a[j] !== b[j]) return false;
+  return true;
+}
+
+function sameAny(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let j = 0; j < a.length; j++) if (a[j] !== b[j]) return false;
+  return true;
+}
+
+/** Whether `now` holds the values `saved` copied (an absent array is saved as an empty one). */
+function sameValues(saved: ArrayLike<number>[], now: (ArrayLike<number> | null)[]): boolean {
   for (let i = 0; i < now.length; i++) {
     const a = saved[i]!;
     const b = now[i] ?? null;
     if (b === null) {
       if (a.length !== 0) return false;
-      continue;
+    } else if (a instanceof Float32Array && b instanceof Float32Array) {
+      if (!sameFloat32(a, b)) return false;
+    } else if (!sameAny(a, b)) {
+      return false;
     }
-    if (a.length !== b.length) return false;
-    for (let j = 0; j < a.length; j++) if (a[j] !== b[j]) return false;
   }
   return true;
 }
@@ -100,8 +117,10 @@ function foldBatchNormCached(conv: Conv2d, bn: BatchNorm2d | null): Folded {
   if (hit && hit.conv === conv && hit.eps === bn.eps && hit.dtype === dtype && sameValues(hit.inputs, now))
     return hit.folded;
   const folded = foldBatchNorm(conv, bn);
-  const inputs = now.map((a) => (a === null ? new Float64Array(0) : Float64Array.from(a)));
-  foldCache.set(bn, { conv, eps: bn.eps, dtype, inputs, folded });
+  // Copies in the parameters' own precision (float32 models: Float32Array), exact either way.
+  const copy = (a: ArrayLike<number> | null): ArrayLike<number> =>
+    a === null ? [] : dtype === "float32" ? Float32Array.from(a) : Float64Array.from(a);
+  foldCache.set(bn, { conv, eps: bn.eps, dtype, inputs: now.map(copy), folded });
   return folded;
 }
 

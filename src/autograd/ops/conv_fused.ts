@@ -28,6 +28,8 @@ export interface ConvEpilogue {
   pool?: boolean;
 }
 
+const rawOrNull = (t: Tensor | null) => (t === null ? null : raw(t));
+
 export function conv2dFused(
   x: Tensor,
   w: Tensor,
@@ -81,15 +83,14 @@ export function conv2dFused(
     return pool ? maxPool2d(y, { kernelSize: 2, stride: 2 }) : y;
   }
   const out = uninit(pool ? [p.n, p.o, p.outH >> 1, p.outW >> 1] : convShape, x.dtype);
-  const opt = (t: Tensor | null) => (t === null ? null : raw(t));
   kernel("conv2dFused")(
     raw(x),
     raw(w),
     p,
     out.storage,
-    opt(scale),
-    opt(shift),
-    opt(residual),
+    rawOrNull(scale),
+    rawOrNull(shift),
+    rawOrNull(residual),
     withRelu || withRelu6,
     pool,
     withRelu6,

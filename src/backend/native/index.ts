@@ -340,6 +340,11 @@ function numel(shape: readonly number[]): number {
 const sgdHyper = new Float64Array(7);
 
 const isF32 = (a: TypedArray): a is Float32Array => a instanceof Float32Array;
+// (Helpers live at module level: a closure made per call costs a function object each time,
+// and under tsx, which keeps function names, a defineProperty too.)
+const isF32OrNull = (a: TypedArray | null): boolean => a === null || isF32(a);
+const f32OrNull = (a: TypedArray | null) => a as Float32Array | null;
+const f32 = (a: TypedArray) => a as Float32Array;
 
 function makeKernels(lib: NativeAddon): Partial<Kernels> {
   const ref = refKernels;
@@ -357,18 +362,16 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
       lib.conv2d(x, w, packConv(p), out, bias);
     },
     conv2dFused(x, w, p, out, scale, shift, residual, relu, pool, relu6) {
-      const f32 = (a: TypedArray | null) => a === null || isF32(a);
-      if (![x, w, out, scale, shift, residual].every(f32))
+      if (![x, w, out, scale, shift, residual].every(isF32OrNull))
         return ref.conv2dFused(x, w, p, out, scale, shift, residual, relu, pool, relu6);
-      const F = (a: TypedArray | null) => a as Float32Array | null;
       lib.conv2dFused(
         x as Float32Array,
         w as Float32Array,
         packConv(p),
         out as Float32Array,
-        F(scale),
-        F(shift),
-        F(residual),
+        f32OrNull(scale),
+        f32OrNull(shift),
+        f32OrNull(residual),
         relu,
         pool,
         relu6,
@@ -422,11 +425,9 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
       lib.channelAffine(x, n, c, inner, scale, shift, relu, out, residual as Float32Array | null);
     },
     batchNormBackward(x, g, n, c, inner, mean, invstd, weight, gx, gWeight, gBias, reluOut = null) {
-      const f32 = (a: TypedArray | null) => a === null || isF32(a);
-      if (![x, g, mean, invstd, weight, gx, gWeight, gBias, reluOut].every(f32)) {
+      if (![x, g, mean, invstd, weight, gx, gWeight, gBias, reluOut].every(isF32OrNull)) {
         return ref.batchNormBackward(x, g, n, c, inner, mean, invstd, weight, gx, gWeight, gBias, reluOut);
       }
-      const F = (a: TypedArray | null) => a as Float32Array | null;
       lib.batchNormBackward(
         x as Float32Array,
         g as Float32Array,
@@ -435,22 +436,20 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
         inner,
         mean as Float32Array,
         invstd as Float32Array,
-        F(weight),
-        F(gx),
-        F(gWeight),
-        F(gBias),
-        F(reluOut),
+        f32OrNull(weight),
+        f32OrNull(gx),
+        f32OrNull(gWeight),
+        f32OrNull(gBias),
+        f32OrNull(reluOut),
       );
     },
     batchNormReluPool(x, n, c, h, w, scale, shift, out, indices) {
       if (![x, scale, shift, out].every(isF32))
         return ref.batchNormReluPool(x, n, c, h, w, scale, shift, out, indices);
-      const F = (a: TypedArray) => a as Float32Array;
-      lib.batchNormReluPool(F(x), n, c, h, w, F(scale), F(shift), F(out), indices);
+      lib.batchNormReluPool(f32(x), n, c, h, w, f32(scale), f32(shift), f32(out), indices);
     },
     batchNormReluPoolBackward(x, g, pooled, indices, n, c, h, w, mean, invstd, weight, gx, gWeight, gBias) {
-      const f32 = (a: TypedArray | null) => a === null || isF32(a);
-      if (![x, g, pooled, mean, invstd, weight, gx, gWeight, gBias].every(f32))
+      if (![x, g, pooled, mean, invstd, weight, gx, gWeight, gBias].every(isF32OrNull))
         return ref.batchNormReluPoolBackward(
           x,
           g,
@@ -467,7 +466,6 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
           gWeight,
           gBias,
         );
-      const F = (a: TypedArray | null) => a as Float32Array | null;
       lib.batchNormReluPoolBackward(
         x as Float32Array,
         g as Float32Array,
@@ -479,10 +477,10 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
         w,
         mean as Float32Array,
         invstd as Float32Array,
-        F(weight),
-        F(gx),
-        F(gWeight),
-        F(gBias),
+        f32OrNull(weight),
+        f32OrNull(gx),
+        f32OrNull(gWeight),
+        f32OrNull(gBias),
       );
     },
     reduce(op, x, outer, size, inner, out) {
