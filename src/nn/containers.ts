@@ -3,7 +3,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { NotSupportedError, ValueError } from "../errors.js";
 import { Module, type AnyModule } from "./module.js";
-import { fusionEnabled, runFusedBnRelu, runFusedChain } from "./fuse.js";
+import { fusionEnabled, runFusedBnRelu, runFusedChain, runFusedLinear } from "./fuse.js";
 import {
   childrenKeepNoReference,
   handIntermediatesToGraph,
@@ -52,8 +52,9 @@ export class Sequential extends Module {
   }
 
   /**
-   * Children in order. Under noGrad, Conv2d → BatchNorm2d (eval) → ReLU → 2×2 MaxPool2d runs
-   * fused, and BatchNorm2d → ReLU always does (see fuse.ts); results are the same up to rounding.
+   * Children in order. Under noGrad, Conv2d → BatchNorm2d (eval) → ReLU → 2×2 MaxPool2d and
+   * Linear → ReLU run fused, and BatchNorm2d → ReLU always does (see fuse.ts); results are the same
+   * up to rounding (Linear → ReLU: bitwise).
    */
   forward(x: Tensor): Tensor {
     const modules = [...this.children()] as TensorModule[];
@@ -67,7 +68,9 @@ export class Sequential extends Module {
     for (let i = 0; i < modules.length;) {
       const start = i;
       let next: Tensor;
-      const fused = (fuse ? runFusedChain(modules, i, out) : null) ?? runFusedBnRelu(modules, i, out);
+      const fused =
+        (fuse ? (runFusedChain(modules, i, out) ?? runFusedLinear(modules, i, out)) : null) ??
+        runFusedBnRelu(modules, i, out);
       if (fused) {
         next = fused.out;
         i += fused.count;

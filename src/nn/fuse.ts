@@ -17,8 +17,10 @@ import { fromArray } from "../tensor/creation.js";
 import { allocArray } from "../tensor/dtype.js";
 import { isGradEnabled } from "../autograd/engine.js";
 import { conv2dFused } from "../autograd/ops/conv_fused.js";
+import { linearFused } from "../autograd/ops/linear_fused.js";
 import type { AnyModule, Module } from "./module.js";
 import { Conv2d } from "./layers/conv.js";
+import { Linear } from "./layers/linear.js";
 import { BatchNorm2d } from "./layers/batchnorm.js";
 import { ReLU, ReLU6 } from "./layers/activation.js";
 import { MaxPool2d } from "./layers/pooling.js";
@@ -190,6 +192,22 @@ export function runFusedChain(
   if (pool) j++;
   if (j === i + 1) return null;
   return { out: runConv(conv, bn, x, { relu, relu6, pool }), count: j - i };
+}
+
+/**
+ * If modules[i] is a Linear with a bias that gets a 2-D input, runs it (with the ReLU after it,
+ * if any) as one linearFused op and returns the output and how many modules it covered; else null.
+ */
+export function runFusedLinear(
+  modules: readonly AnyModule[],
+  i: number,
+  x: Tensor,
+): { out: Tensor; count: number } | null {
+  const linear = modules[i];
+  if (!(linear instanceof Linear) || !plain(linear) || linear.bias === null || x.ndim !== 2) return null;
+  if (x.dtype !== linear.weight.dtype) return null;
+  const relu = modules[i + 1] instanceof ReLU && plain(modules[i + 1]);
+  return { out: linearFused(x, linear.weight, linear.bias, relu), count: relu ? 2 : 1 };
 }
 
 /**

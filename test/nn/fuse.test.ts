@@ -12,7 +12,10 @@ import { Conv2d } from "../../src/nn/layers/conv.js";
 import { ReLU } from "../../src/nn/layers/activation.js";
 import { MaxPool2d } from "../../src/nn/layers/pooling.js";
 import { Sequential } from "../../src/nn/containers.js";
-import { runFusedChain } from "../../src/nn/fuse.js";
+import { Linear } from "../../src/nn/layers/linear.js";
+import { runFusedChain, runFusedLinear } from "../../src/nn/fuse.js";
+import { linearFused } from "../../src/autograd/ops/linear_fused.js";
+import { ShapeError } from "../../src/errors.js";
 
 /** Running statistics and affine parameters far from their defaults, so folding matters. */
 function randomizeBatchNorms(model: Module, seed: number): void {
@@ -130,4 +133,56 @@ test("a chain fuses only Conv2d → eval BatchNorm2d → ReLU → 2×2 MaxPool2d
   assert.equal(seen, 1, "the hook ran");
   handle.remove();
   assertClose(hooked, fused!.out, "hooked run");
+});
+
+test("Linear (→ ReLU) fuses under noGrad with the bits of matmul → add → relu, and not around hooks", () => {
+  const g = new nb.Generator(5);
+  const l1 = new Linear(50, 40);
+  const l2 = new Linear(40, 7);
+  const l3 = new Linear(7, 3, { bias: false });
+  for (const l of [l1, l2]) l.bias!.data.set(nb.randn([l.outFeatures], { generator: g }).data);
+  const seq = new Sequential(l1, new ReLU(), l2, l3);
+  const x = nb.randn([6, 50], { generator: g });
+  x.data[7] = NaN; // NaN rows come out NaN either way
+  const bits = (t: nb.Tensor) => Array.from(t.data);
+  const modules = [...seq.children()];
+
+  // With autograd on nothing fuses: the layer-by-layer reference.
+  const plain = seq.call(x);
+  const h1 = nb.relu(l1.call(x));
+  const fused = nb.noGrad(() => runFusedLinear(modules, 0, x));
+  assert.equal(fused?.count, 2, "Linear → ReLU");
+  assert.deepEqual(bits(fused!.out), bits(h1));
+  assert.equal(nb.noGrad(() => runFusedLinear(modules, 2, h1))?.count, 1, "a Linear with no ReLU after it");
+  assert.equal(
+    nb.noGrad(() => runFusedLinear(modules, 3, h1)),
+    null,
+    "no bias: the plain ops",
+  );
+  assert.equal(
+    nb.noGrad(() => runFusedLinear(modules, 0, x.reshape([2, 3, 50]))),
+    null,
+    "3-D input",
+  );
+  assert.deepEqual(bits(nb.noGrad(() => seq.call(x))), bits(plain), "the whole Sequential");
+
+  // A hook on the Linear must see its own output (before the ReLU).
+  let seen: nb.Tensor | null = null;
+  const handle = l1.registerForwardHook((_m, _in, out) => {
+    seen = out;
+  });
+  assert.equal(
+    nb.noGrad(() => runFusedLinear(modules, 0, x)),
+    null,
+  );
+  assert.deepEqual(bits(nb.noGrad(() => seq.call(x))), bits(plain));
+  assert.ok(seen !== null && (seen as nb.Tensor).data.some((v) => v < 0), "the hook saw the pre-ReLU output");
+  handle.remove();
+
+  // Recorded by autograd: built from the plain ops, so the gradients are theirs.
+  const w = l1.weight;
+  const y = linearFused(x.detach().requiresGrad_(), w, l1.bias, true);
+  assert.deepEqual(bits(y), bits(h1));
+  assert.throws(() => linearFused(nb.randn([2, 49]), w, l1.bias, false), ShapeError);
+  assert.throws(() => linearFused(x, w, nb.zeros([39]), false), ShapeError);
 });
