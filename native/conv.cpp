@@ -645,8 +645,9 @@ WinogradPlan winograd_plan(const ConvParams& p) {
 struct CachedWeights {
   const float* key = nullptr;  // the weights' address (a hint; the contents decide)
   int64_t c = 0, o = 0, O_pad = 0;
+  int64_t block = 0;           // 0: U is [16][C][O_pad]; else [O_pad / block][16][C][block]
   std::vector<float> w;        // the weights the transform was made from
-  float* U = nullptr;          // 64-byte aligned [16][C][O_pad]
+  float* U = nullptr;          // 64-byte aligned
   size_t bytes = 0;
   uint64_t used = 0;
   ~CachedWeights() {
@@ -675,7 +676,7 @@ const float* winograd_weights(const float* w, const ConvParams& p, int64_t O_pad
   const size_t n = static_cast<size_t>(p.o * p.c * 9), u = static_cast<size_t>(16 * p.c * O_pad);
   auto& cache = t_weight_cache;
   auto same_layer = [&](const std::unique_ptr<CachedWeights>& e) {
-    return e->key == w && e->c == p.c && e->o == p.o && e->O_pad == O_pad;
+    return e->key == w && e->c == p.c && e->o == p.o && e->O_pad == O_pad && e->block == 0;
   };
   for (auto& e : cache) {
     if (same_layer(e) && same_bits(e->w.data(), w, n, threads)) {
@@ -711,6 +712,49 @@ const float* winograd_weights(const float* w, const ConvParams& p, int64_t O_pad
   return U;
 }
 
+// The cache entry of these weights in the blocked layout (U per block of `block` output
+// channels, [blocks][16][C][block]), made (with `fresh` set: nothing transformed yet) when there
+// is none; null when it would not fit the cache. The weights are checked, and U transformed, block
+// by block by the threads that use them (winograd_forward at batch 1).
+CachedWeights* blocked_weights_entry(const float* w, const ConvParams& p, int64_t O_pad, int64_t block, bool& fresh) {
+  const size_t n = static_cast<size_t>(p.o * p.c * 9), u = static_cast<size_t>(16 * p.c * O_pad);
+  auto& cache = t_weight_cache;
+  auto same_layer = [&](const std::unique_ptr<CachedWeights>& e) {
+    return e->key == w && e->c == p.c && e->o == p.o && e->O_pad == O_pad && e->block == block;
+  };
+  fresh = false;
+  for (auto& e : cache) {
+    if (same_layer(e)) {
+      e->used = ++t_weight_clock;
+      return e.get();
+    }
+  }
+  const size_t bytes = (n + u) * sizeof(float);
+  if (bytes > kCacheBytes) return nullptr;
+  size_t total = bytes;
+  for (auto& e : cache) total += e->bytes;
+  while (total > kCacheBytes) {
+    auto oldest = std::min_element(cache.begin(), cache.end(), [](auto& a, auto& b) { return a->used < b->used; });
+    total -= (*oldest)->bytes;
+    cache.erase(oldest);
+  }
+  auto e = std::make_unique<CachedWeights>();
+  e->U = static_cast<float*>(std::aligned_alloc(64, u * sizeof(float)));
+  if (e->U == nullptr) return nullptr;
+  e->key = w, e->c = p.c, e->o = p.o, e->O_pad = O_pad, e->block = block, e->w.assign(w, w + n), e->bytes = bytes;
+  e->used = ++t_weight_clock;
+  g_scratch_bytes += static_cast<int64_t>(bytes);
+  fresh = true;
+  cache.push_back(std::move(e));
+  return cache.back().get();
+}
+
+// NABLA_WINOGRAD_BLOCKS=0 keeps batch-1 Winograd on its tile split (for comparisons; read per call).
+bool winograd_blocks_enabled() {
+  const char* v = std::getenv("NABLA_WINOGRAD_BLOCKS");
+  return v == nullptr || std::strcmp(v, "0") != 0;
+}
+
 // What an image's steps share: its shape, tiles, padded sizes and output size (the chunk size,
 // buffers, input pointer and epilogue are the caller's).
 WinogradImage winograd_geometry(const ConvParams& p, int64_t O_pad) {
@@ -729,6 +773,81 @@ int64_t winograd_chunk(const ConvParams& p, int64_t O_pad) {
   return std::max<int64_t>(1, (128 << 10) / per_tile);
 }
 
+// Fewer images than threads (batch 1) with at least two blocks of output channels: each thread
+// takes whole blocks, checks and transforms their weights itself (U for a block depends on that
+// block's weights only) and runs every tile of the image for them, then their output planes. A
+// thread so reads only its own blocks' weights, the same ones call after call, which stay in its
+// core's cache; split by tiles, every thread read all of them. Each output element is computed
+// as on the other paths (channels summed in order in the GEMMs), so results do not change.
+// `scale` and `shift` are the epilogue padded to whole blocks. False (nothing done) with one block.
+bool winograd_forward_blocks(const float* x, const float* w, const ConvParams& p, const WinogradPlan& plan, float* y,
+                             const float* scale, const float* shift, const ConvEpilogue& e, int threads) {
+  if (!winograd_blocks_enabled()) return false;
+  // Blocks of 32 channels (vecs 2) when there are at least two, else of 16 (vecs 1).
+  int vecs = plan.vecs;
+  if (round_up(p.o, 16 * vecs) / (16 * vecs) < 2) vecs = 1;
+  const int64_t OB = 16 * vecs, blocks = ceil_div(p.o, OB);
+  if (blocks < 2) return false;
+  int rows = plan.rows;
+  if (vecs != plan.vecs) {  // the register block for 16 channels, chosen as in winograd_plan
+    const int64_t tiles = ceil_div(p.oh, 2) * ceil_div(p.ow, 2);
+    int64_t waste = -1;
+    for (const int r : kWinogradRows1) {
+      const int64_t wst = round_up(tiles, r) - tiles;
+      if (waste < 0 || wst < waste) rows = r, waste = wst;
+    }
+  }
+  const WinogradKernels& K = *kWinogradAvx512;
+  const int64_t taps = p.c * 9, u_block = 16 * p.c * OB;
+  bool fresh = false;
+  CachedWeights* entry = blocked_weights_entry(w, p, blocks * OB, OB, fresh);
+  // Without a cache entry (too large) every call transforms into the calling thread's scratch.
+  float* U = entry ? entry->U : scratch(kScratchWinoU, static_cast<size_t>(blocks * u_block));
+  WinogradImage geometry = winograd_geometry(p, OB);
+  const int64_t T = geometry.T, HW = p.h * p.w, P = p.oh * p.ow;
+  const int64_t Pout = e.pool ? (p.oh / 2) * (p.ow / 2) : P;
+  const int64_t CH = std::min(round_up(winograd_chunk(p, OB), rows), round_up(T, rows));
+  geometry.CH = CH, geometry.rows = rows, geometry.vecs = vecs;
+  const size_t xt_size = static_cast<size_t>(geometry.Hp * geometry.Wp * geometry.Cp);
+  const size_t yb_size = static_cast<size_t>((P + (e.pool ? Pout : 0)) * OB);
+  for (int64_t n = 0; n < p.n; n++) {
+    parallel_for(blocks, static_cast<int>(std::min<int64_t>(threads, blocks)), [&](int64_t b0, int64_t b1) {
+      WinogradImage im = geometry;
+      im.x = x + n * p.c * HW;
+      im.xT = scratch(kScratchCol, xt_size);
+      im.V = scratch(kScratchWinoV, static_cast<size_t>(16 * CH * geometry.Cp));
+      im.M = scratch(kScratchWinoM, static_cast<size_t>(16 * CH * OB));
+      float* yb = scratch(kScratchOut, yb_size);
+      float* wT = nullptr;
+      K.pad(im, 0, im.Hp);
+      for (int64_t b = b0; b < b1; b++) {
+        const int64_t o0 = b * OB, ob = std::min(OB, p.o - o0);
+        const float* wb = w + o0 * taps;
+        float* Ub = U + b * u_block;
+        float* saved = entry ? entry->w.data() + o0 * taps : nullptr;
+        const size_t len = static_cast<size_t>(ob * taps);
+        // (Checked with the first image; the weights cannot change within the call.)
+        if (n == 0 && (!entry || fresh || std::memcmp(saved, wb, len * sizeof(float)) != 0)) {
+          if (wT == nullptr) wT = scratch(kScratchPackB, static_cast<size_t>(taps * OB));
+          kChannelsLastAvx512(wb, ob, taps, wT, OB);
+          K.weights(wT, p.c, OB, Ub, 0, p.c);
+          if (entry && !fresh) std::memcpy(saved, wb, len * sizeof(float));
+        }
+        im.U = Ub;
+        DirectConvJob& j = im.out;
+        j.O = ob, j.O_pad = OB;
+        j.scale = scale ? scale + o0 : nullptr, j.shift = shift ? shift + o0 : nullptr;
+        j.residual = e.residual ? e.residual + (n * p.o + o0) * P : nullptr;
+        j.relu = e.relu, j.relu6 = e.relu6, j.pool = e.pool;
+        j.yb = yb, j.y = y + (n * p.o + o0) * Pout;
+        for (int64_t t = 0; t < T; t += CH) K.tiles(im, t, std::min(T, t + CH));
+        kDirectFinishAvx512(j, 0, p.oh);
+      }
+    });
+  }
+  return true;
+}
+
 void winograd_forward(const float* x, const float* w, const ConvParams& p, const WinogradPlan& plan, float* y,
                       const ConvEpilogue& e) {
   const WinogradKernels& K = *kWinogradAvx512;
@@ -738,7 +857,6 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
   const int64_t PH = p.oh / 2, Pout = e.pool ? PH * (p.ow / 2) : P;
   const double flops = 2.0 * p.n * p.o * P * p.c * 9;
   const int threads = threads_for(flops, 1 << 18);
-  const float* U = winograd_weights(w, p, O_pad, p.n >= threads ? 1 : threads);
   float* epi = scratch(kScratchWinoE, static_cast<size_t>(2 * O_pad));  // the padded epilogue
   auto padded = [&](const float* v, float* dst) -> const float* {
     if (v == nullptr) return nullptr;
@@ -747,6 +865,8 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
   };
   const float* scale = padded(e.scale, epi);
   const float* shift = padded(e.shift, epi + O_pad);
+  if (p.n < threads && winograd_forward_blocks(x, w, p, plan, y, scale, shift, e, threads)) return;
+  const float* U = winograd_weights(w, p, O_pad, p.n >= threads ? 1 : threads);
   // Tiles per chunk, a multiple of the GEMM block. At batch 1 the threads share out the chunks,
   // so there are as many chunks per thread (49 tiles in chunks of 21 went 42 : 7 to two threads:
   // one thread did nearly all the work).
@@ -787,8 +907,9 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
     });
     return;
   }
-  // Fewer images than threads (batch 1): the padding, the chunks and the output rows of each
-  // image are split between the threads (every tile is computed as in a batch).
+  // Fewer images than threads (batch 1) and one block of output channels: the padding, the
+  // chunks and the output rows of each image are split between the threads (every tile is
+  // computed as in a batch).
   float* xT = scratch(kScratchCol, xt_size);
   float* yb = scratch(kScratchOut, yb_size);
   const int64_t chunks = ceil_div(T, CH);

@@ -361,14 +361,17 @@ test(
   "Winograd convolutions split images between threads when there are more threads than images",
   { skip },
   () => {
-    // With 4 threads, batches of 2 and 3 take the path that splits each image's padding, tile
-    // chunks and output rows between threads: the same bits as whole images per thread.
+    // With more threads than images, each image is split between threads: by blocks of output
+    // channels when there are two or more (of 32 channels, or of 16: o = 32, 48), else by tile
+    // chunks and rows (o = 16). The same bits as whole images per thread (one thread).
     const L = lib();
     const k = loadNativeBackend()!.kernels;
     const cases: ConvCase[] = [
       { n: 2, c: 32, h: 14, w: 14, o: 64, k: [3, 3], p: [1, 1] },
       { n: 3, c: 20, h: 9, w: 11, o: 48, k: [3, 3], p: [1, 1] },
       { n: 2, c: 16, h: 13, w: 10, o: 16, k: [3, 3], p: [1, 1] },
+      { n: 1, c: 16, h: 16, w: 16, o: 32, k: [3, 3], p: [1, 1] },
+      { n: 1, c: 24, h: 8, w: 9, o: 80, k: [3, 3], p: [1, 1] }, // the last block part-filled
     ];
     const before = nativeInfo()!.threads;
     try {
@@ -391,11 +394,14 @@ test(
           return [y, yr, yp];
         };
         const one = run(1);
-        const four = run(4);
         const want = new Float32Array(residual.length);
         ref.conv2d(x, w, p, want);
-        assertClose(four[0]!, want, K, `conv2d ${JSON.stringify(cc)}`);
-        for (let i = 0; i < 3; i++) assert.deepEqual(four[i], one[i], `output ${i} of ${JSON.stringify(cc)}`);
+        for (const threads of [2, 4]) {
+          const many = run(threads);
+          assertClose(many[0]!, want, K, `conv2d ${JSON.stringify(cc)}`);
+          for (let i = 0; i < 3; i++)
+            assert.deepEqual(many[i], one[i], `output ${i} of ${JSON.stringify(cc)}, ${threads} threads`);
+        }
       }
     } finally {
       L.setNumThreads(before);
