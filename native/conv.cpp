@@ -867,12 +867,8 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
   const float* shift = padded(e.shift, epi + O_pad);
   if (p.n < threads && winograd_forward_blocks(x, w, p, plan, y, scale, shift, e, threads)) return;
   const float* U = winograd_weights(w, p, O_pad, p.n >= threads ? 1 : threads);
-  // Tiles per chunk, a multiple of the GEMM block. At batch 1 the threads share out the chunks,
-  // so there are as many chunks per thread (49 tiles in chunks of 21 went 42 : 7 to two threads:
-  // one thread did nearly all the work).
-  int64_t CH = winograd_chunk(p, O_pad);
-  if (p.n < threads) CH = ceil_div(T, round_up(ceil_div(T, CH), threads));
-  CH = std::min(round_up(CH, plan.rows), round_up(T, plan.rows));
+  // Tiles per chunk, a multiple of the GEMM block.
+  const int64_t CH = std::min(round_up(winograd_chunk(p, O_pad), plan.rows), round_up(T, plan.rows));
   geometry.CH = CH;
   const int64_t Cp = geometry.Cp;
   const size_t xt_size = static_cast<size_t>(geometry.Hp * geometry.Wp * Cp);
@@ -907,22 +903,19 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
     });
     return;
   }
-  // Fewer images than threads (batch 1) and one block of output channels: the padding, the
-  // chunks and the output rows of each image are split between the threads (every tile is
-  // computed as in a batch).
-  float* xT = scratch(kScratchCol, xt_size);
-  float* yb = scratch(kScratchOut, yb_size);
-  const int64_t chunks = ceil_div(T, CH);
+  // Fewer images than threads (batch 1) and one block of output channels: the rows of tiles are
+  // split between the threads, one dispatch per image. A thread pads the input rows its tiles
+  // read (the two it shares with its neighbour too, into its own buffer), computes its tiles in
+  // chunks and writes their output rows (every tile is computed as in a batch).
   for (int64_t n = 0; n < p.n; n++) {
-    const WinogradImage im = image(n, xT, yb);
-    parallel_for(im.Hp, threads, [&](int64_t b, int64_t end) { K.pad(im, b, end); });
-    parallel_for(chunks, threads, [&](int64_t b, int64_t end) {
-      const WinogradImage mine = with_chunk_buffers(im);
-      for (int64_t c = b; c < end; c++) K.tiles(mine, c * CH, std::min(T, (c + 1) * CH));
+    parallel_for(geometry.TH, threads, [&](int64_t tr0, int64_t tr1) {
+      const WinogradImage im =
+          with_chunk_buffers(image(n, scratch(kScratchCol, xt_size), scratch(kScratchOut, yb_size)));
+      K.pad(im, 2 * tr0, std::min(im.Hp, 2 * tr1 + 2));
+      const int64_t t1 = tr1 * im.TW;
+      for (int64_t t = tr0 * im.TW; t < t1; t += CH) K.tiles(im, t, std::min(t1, t + CH));
+      kDirectFinishAvx512(im.out, 2 * tr0, std::min(p.oh, 2 * tr1));
     });
-    // Whole pairs of rows when pooling.
-    const int64_t step = e.pool ? 2 : 1, units = (e.pool ? 2 * PH : p.oh) / step;
-    parallel_for(units, threads, [&](int64_t b, int64_t end) { kDirectFinishAvx512(im.out, b * step, end * step); });
   }
 }
 
