@@ -3,6 +3,7 @@
 // follow from the ops' rules. Layers in src/nn/layers call these.
 import type { Tensor } from "../tensor/tensor.js";
 import { formatShape } from "../tensor/shape.js";
+import { isFloating } from "../tensor/dtype.js";
 import {
   add,
   erf,
@@ -15,6 +16,7 @@ import {
 } from "../autograd/ops/elementwise.js";
 import { exp, sigmoid as sigmoidOp } from "../autograd/ops/elementwise.js";
 import { matmul } from "../autograd/ops/matmul.js";
+import { linearFused } from "../autograd/ops/linear_fused.js";
 import { transpose, flatten as flattenOp, pad } from "../autograd/ops/movement.js";
 import { avgPool2d as avgPool2dOp, pool2dParams, type AvgPool2dOptions } from "../autograd/ops/pool.js";
 import { empty } from "../autograd/ops/util.js";
@@ -83,6 +85,16 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
       `linear: input ${formatShape(x.shape)} does not match weight ${formatShape(weight.shape)} (expected last dim ${inFeatures})`,
     );
   }
+  // A batch of rows with a bias: the product and the bias in two kernel calls (linearFused, which
+  // builds the plain ops below itself when autograd records).
+  if (
+    x.ndim === 2 &&
+    bias !== null &&
+    x.dtype === weight.dtype &&
+    bias.dtype === weight.dtype &&
+    isFloating(x.dtype)
+  )
+    return linearFused(x, weight, bias, false);
   const y = matmul(x, transpose(weight, 0, 1));
   return bias ? add(y, bias) : y;
 }
