@@ -87,8 +87,11 @@ export class Tensor {
   }
 
   get numel(): number {
-    return numel(this.shape);
+    // (The shape is frozen: computed once, like isContiguous.)
+    if (this.numelMemo === undefined) this.numelMemo = numel(this.shape);
+    return this.numelMemo;
   }
+  private numelMemo: number | undefined;
 
   size(dim?: number): number | readonly number[] {
     if (dim === undefined) return this.shape;
