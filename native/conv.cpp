@@ -670,67 +670,22 @@ bool same_bits(const float* a, const float* b, size_t n, int threads) {
   return same;
 }
 
-// U for these weights: from the cache, or transformed (and cached when it fits).
-const float* winograd_weights(const float* w, const ConvParams& p, int64_t O_pad, int threads) {
-  const WinogradKernels& K = *kWinogradAvx512;
-  const size_t n = static_cast<size_t>(p.o * p.c * 9), u = static_cast<size_t>(16 * p.c * O_pad);
-  auto& cache = t_weight_cache;
-  auto same_layer = [&](const std::unique_ptr<CachedWeights>& e) {
-    return e->key == w && e->c == p.c && e->o == p.o && e->O_pad == O_pad && e->block == 0;
-  };
-  for (auto& e : cache) {
-    if (same_layer(e) && same_bits(e->w.data(), w, n, threads)) {
-      e->used = ++t_weight_clock;
-      return e->U;
-    }
-  }
-  float* wT = scratch(kScratchWinoU, static_cast<size_t>(p.c * 9 * O_pad) + u);
-  kChannelsLastAvx512(w, p.o, p.c * 9, wT, O_pad);
-  float* U = wT + p.c * 9 * O_pad;
-  const size_t bytes = (n + u) * sizeof(float);
-  if (bytes <= kCacheBytes) {
-    // This layer's old entry goes (its weights changed), then the oldest ones past the budget.
-    cache.erase(std::remove_if(cache.begin(), cache.end(), same_layer), cache.end());
-    size_t total = bytes;
-    for (auto& e : cache) total += e->bytes;
-    while (total > kCacheBytes) {
-      auto oldest = std::min_element(cache.begin(), cache.end(), [](auto& a, auto& b) { return a->used < b->used; });
-      total -= (*oldest)->bytes;
-      cache.erase(oldest);
-    }
-    auto e = std::make_unique<CachedWeights>();
-    e->U = static_cast<float*>(std::aligned_alloc(64, u * sizeof(float)));
-    if (e->U != nullptr) {
-      e->key = w, e->c = p.c, e->o = p.o, e->O_pad = O_pad, e->w.assign(w, w + n), e->bytes = bytes;
-      e->used = ++t_weight_clock;
-      g_scratch_bytes += static_cast<int64_t>(bytes);
-      U = e->U;
-      cache.push_back(std::move(e));
-    }
-  }
-  parallel_for(p.c, threads, [&](int64_t c0, int64_t c1) { K.weights(wT, p.c, O_pad, U, c0, c1); });
-  return U;
+// Whether cache entry e is for these weights, shape and layout.
+bool same_layer(const CachedWeights& e, const float* w, const ConvParams& p, int64_t O_pad, int64_t block) {
+  return e.key == w && e.c == p.c && e.o == p.o && e.O_pad == O_pad && e.block == block;
 }
 
-// The cache entry of these weights in the blocked layout (U per block of `block` output
-// channels, [blocks][16][C][block]), made (with `fresh` set: nothing transformed yet) when there
-// is none; null when it would not fit the cache. The weights are checked, and U transformed, block
-// by block by the threads that use them (winograd_forward at batch 1).
-CachedWeights* blocked_weights_entry(const float* w, const ConvParams& p, int64_t O_pad, int64_t block, bool& fresh) {
+// A new cache entry for these weights (a copy of them, U not yet computed), after dropping the
+// layer's old entry (its weights changed) and then the oldest ones past the budget; null when it
+// does not fit.
+CachedWeights* new_cache_entry(const float* w, const ConvParams& p, int64_t O_pad, int64_t block) {
   const size_t n = static_cast<size_t>(p.o * p.c * 9), u = static_cast<size_t>(16 * p.c * O_pad);
-  auto& cache = t_weight_cache;
-  auto same_layer = [&](const std::unique_ptr<CachedWeights>& e) {
-    return e->key == w && e->c == p.c && e->o == p.o && e->O_pad == O_pad && e->block == block;
-  };
-  fresh = false;
-  for (auto& e : cache) {
-    if (same_layer(e)) {
-      e->used = ++t_weight_clock;
-      return e.get();
-    }
-  }
   const size_t bytes = (n + u) * sizeof(float);
   if (bytes > kCacheBytes) return nullptr;
+  auto& cache = t_weight_cache;
+  cache.erase(std::remove_if(cache.begin(), cache.end(),
+                             [&](const auto& e) { return same_layer(*e, w, p, O_pad, block); }),
+              cache.end());
   size_t total = bytes;
   for (auto& e : cache) total += e->bytes;
   while (total > kCacheBytes) {
@@ -744,9 +699,43 @@ CachedWeights* blocked_weights_entry(const float* w, const ConvParams& p, int64_
   e->key = w, e->c = p.c, e->o = p.o, e->O_pad = O_pad, e->block = block, e->w.assign(w, w + n), e->bytes = bytes;
   e->used = ++t_weight_clock;
   g_scratch_bytes += static_cast<int64_t>(bytes);
-  fresh = true;
   cache.push_back(std::move(e));
   return cache.back().get();
+}
+
+// U for these weights: from the cache, or transformed (and cached when it fits).
+const float* winograd_weights(const float* w, const ConvParams& p, int64_t O_pad, int threads) {
+  const WinogradKernels& K = *kWinogradAvx512;
+  const size_t n = static_cast<size_t>(p.o * p.c * 9), u = static_cast<size_t>(16 * p.c * O_pad);
+  for (auto& e : t_weight_cache) {
+    if (same_layer(*e, w, p, O_pad, 0) && same_bits(e->w.data(), w, n, threads)) {
+      e->used = ++t_weight_clock;
+      return e->U;
+    }
+  }
+  float* wT = scratch(kScratchWinoU, static_cast<size_t>(p.c * 9 * O_pad) + u);
+  kChannelsLastAvx512(w, p.o, p.c * 9, wT, O_pad);
+  CachedWeights* e = new_cache_entry(w, p, O_pad, 0);
+  float* U = e ? e->U : wT + p.c * 9 * O_pad;
+  parallel_for(p.c, threads, [&](int64_t c0, int64_t c1) { K.weights(wT, p.c, O_pad, U, c0, c1); });
+  return U;
+}
+
+// The cache entry of these weights in the blocked layout (U per block of `block` output
+// channels, [blocks][16][C][block]), made (with `fresh` set: nothing transformed yet) when there
+// is none; null when it would not fit the cache. The weights are checked, and U transformed, block
+// by block by the threads that use them (winograd_forward at batch 1).
+CachedWeights* blocked_weights_entry(const float* w, const ConvParams& p, int64_t O_pad, int64_t block, bool& fresh) {
+  fresh = false;
+  for (auto& e : t_weight_cache) {
+    if (same_layer(*e, w, p, O_pad, block)) {
+      e->used = ++t_weight_clock;
+      return e.get();
+    }
+  }
+  CachedWeights* e = new_cache_entry(w, p, O_pad, block);
+  fresh = e != nullptr;
+  return e;
 }
 
 // NABLA_WINOGRAD_BLOCKS=0 keeps batch-1 Winograd on its tile split (for comparisons; read per call).

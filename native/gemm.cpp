@@ -236,6 +236,8 @@ void compute_block(const GemmKernel& uk, Operand A, int64_t m_begin, int64_t m_e
 // K block (0 free, 1 being packed, 2 ready). Owned by the calling thread; the workers only see it
 // through the job.
 constexpr int64_t kPanelsPerGroup = 4;
+// Floats of packed B a multi-threaded product keeps at once (8 MB).
+constexpr int64_t kMaxPackedB = int64_t(2) << 20;
 thread_local std::unique_ptr<std::atomic<int>[]> t_pack_flags;
 thread_local int64_t t_pack_flags_cap = 0;
 
@@ -280,50 +282,55 @@ void gemm_blocked(const GemmKernel& uk, int64_t M, int64_t N, int64_t K, Operand
     return;
   }
 
-  float* bbuf = scratch(kScratchPackB, static_cast<size_t>(K * nc_max));
+  // K blocks per job: all of them, unless their packed B would pass kMaxPackedB (a long K, such as
+  // a weight gradient summed over many images); then one job per window of K blocks.
+  const int64_t window = std::max<int64_t>(1, std::min(k_blocks, kMaxPackedB / (kc_max * nc_max)));
+  float* bbuf = scratch(kScratchPackB, static_cast<size_t>(window * kc_max * nc_max));
   for (int64_t jc = 0; jc < N; jc += nc_max) {
     const int64_t nc = std::min(nc_max, N - jc), n_panels = ceil_div(nc, NR);
     const int64_t groups = ceil_div(n_panels, kPanelsPerGroup);
-    std::atomic<int>* flags = pack_flags(k_blocks * groups);
     int tm, tn;
     thread_grid(threads, m_units, n_panels, tm, tn);
     if (tn == 1) {
       const int64_t blocks = round_up(ceil_div(m_units, std::max<int64_t>(1, uk.mc / MR)), threads);
       tm = static_cast<int>(std::max<int64_t>(tm, std::min(m_units, blocks)));
     }
-    ThreadPool::instance().run(tm * tn, [&](int t) {
-      int64_t ub, ue, pb, pe;
-      split_range(m_units, tm, t / tn, ub, ue);
-      split_range(n_panels, tn, t % tn, pb, pe);
-      if (ub >= ue || pb >= pe) return;
-      const int64_t m_begin = ub * MR, m_end = std::min(M, ue * MR);
-      for (int64_t kb = 0, pc = 0; pc < K; kb++, pc += kc_max) {
-        const int64_t kc = std::min(kc_max, K - pc);
-        float* kbuf = bbuf + pc * nc_max;  // this K block's panels
-        const auto panel = [&](int64_t pnl) -> const float* {
-          const int64_t g = pnl / kPanelsPerGroup;
-          std::atomic<int>& flag = flags[kb * groups + g];
-          if (flag.load(std::memory_order_acquire) != 2) {
-            int expected = 0;
-            if (flag.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
-              pack_b(uk, B, pc, kc, jc, nc, g * kPanelsPerGroup, std::min(n_panels, (g + 1) * kPanelsPerGroup),
-                     kbuf);
-              flag.store(2, std::memory_order_release);
-            } else {
-              for (int spins = 0; flag.load(std::memory_order_acquire) != 2; spins++) {
-                if (spins < 4000) cpu_relax();
-                else std::this_thread::yield();
+    for (int64_t kb0 = 0; kb0 < k_blocks; kb0 += window) {
+      const int64_t kb1 = std::min(k_blocks, kb0 + window);
+      std::atomic<int>* flags = pack_flags((kb1 - kb0) * groups);
+      ThreadPool::instance().run(tm * tn, [&](int t) {
+        int64_t ub, ue, pb, pe;
+        split_range(m_units, tm, t / tn, ub, ue);
+        split_range(n_panels, tn, t % tn, pb, pe);
+        if (ub >= ue || pb >= pe) return;
+        const int64_t m_begin = ub * MR, m_end = std::min(M, ue * MR);
+        for (int64_t kb = kb0; kb < kb1; kb++) {
+          const int64_t pc = kb * kc_max, kc = std::min(kc_max, K - pc);
+          float* kbuf = bbuf + (kb - kb0) * kc_max * nc_max;  // this K block's panels
+          const auto panel = [&](int64_t pnl) -> const float* {
+            const int64_t g = pnl / kPanelsPerGroup;
+            std::atomic<int>& flag = flags[(kb - kb0) * groups + g];
+            if (flag.load(std::memory_order_acquire) != 2) {
+              int expected = 0;
+              if (flag.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
+                pack_b(uk, B, pc, kc, jc, nc, g * kPanelsPerGroup, std::min(n_panels, (g + 1) * kPanelsPerGroup),
+                       kbuf);
+                flag.store(2, std::memory_order_release);
+              } else {
+                for (int spins = 0; flag.load(std::memory_order_acquire) != 2; spins++) {
+                  if (spins < 4000) cpu_relax();
+                  else std::this_thread::yield();
+                }
               }
             }
-          }
-          return kbuf + pnl * kc * NR;
-        };
-        compute_block(uk, A, m_begin, m_end, pb, pe, pc, kc, jc, nc, C, rs_c, cs_c, accumulate || pc > 0, panel);
-      }
-    });
+            return kbuf + pnl * kc * NR;
+          };
+          compute_block(uk, A, m_begin, m_end, pb, pe, pc, kc, jc, nc, C, rs_c, cs_c, accumulate || pc > 0, panel);
+        }
+      });
+    }
   }
 }
-
 
 // Source view shifted by (dr, dq): row(r, q0, …) reads base row r + dr from column q0 + dq.
 struct ShiftedSource final : MatSource {

@@ -90,6 +90,8 @@ const MATMUL_CASES: [number, number, number, number][] = [
   // Above the column-split size: row parts claimed by threads, B packed on first use (2 K blocks,
   // 2 panel groups)
   [1, 700, 400, 200],
+  // ... with more K blocks than one job packs at once (2 jobs)
+  [1, 56, 2100, 1024],
   // ≤ 4 rows: the one-row kernels (4-row dot groups, 128/16-column blocks, masked tails)
   [1, 1, 3136, 128],
   [1, 2, 45, 300],
