@@ -183,6 +183,25 @@ void batch_norm_stats(const float* x, int64_t n, int64_t c, int64_t inner, float
 void channel_affine(const float* x, int64_t n, int64_t c, int64_t inner, const float* scale, const float* shift,
                     bool relu, float* y, const float* residual) {
   const int64_t planes = n * c;
+  if (inner == 1) {
+    // One value per channel (a linear layer's bias): runs of channels, vectorisable, and no
+    // division per element. The same arithmetic as below.
+    parallel_for(planes, threads_for(static_cast<double>(planes)), [&](int64_t b, int64_t e) {
+      for (int64_t pl = b; pl < e;) {
+        const int64_t ch0 = pl % c, len = std::min(c - ch0, e - pl);
+        const float* xp = x + pl;
+        float* yp = y + pl;
+        const float* rp = residual ? residual + pl : nullptr;
+        for (int64_t j = 0; j < len; j++) {
+          float v = xp[j] * scale[ch0 + j] + shift[ch0 + j];
+          if (rp) v = v + rp[j];
+          yp[j] = !relu || v > 0.f || std::isnan(v) ? v : 0.f;
+        }
+        pl += len;
+      }
+    });
+    return;
+  }
   parallel_for(planes, threads_for(static_cast<double>(planes) * inner), [&](int64_t b, int64_t e) {
     for (int64_t pl = b; pl < e; pl++) {
       const int64_t ch = pl % c;

@@ -41,6 +41,7 @@ const BN_CASES: [number, number, number, number][] = [
   [2, 3, 5, 0],
   [64, 32, 784, 0],
   [7, 5, 1, 0],
+  [601, 130, 1, 0], // one value per channel, split between threads mid-row
   [3, 4, 1000, 100],
   [1, 2, 9, -3],
 ];
