@@ -620,6 +620,18 @@ struct WinogradPlan {
 // layer's shape only, never on the thread count. Too few input channels make the 16 GEMMs too
 // short to pay for the transforms (bench/native/conv-layers.ts, NABLA_CONV_WINOGRAD=0 for the
 // other paths).
+// The compiled GEMM block (tiles) for 16·vecs output channels that pads the layer's tiles least.
+int winograd_rows(const ConvParams& p, int vecs) {
+  const int64_t tiles = ceil_div(p.oh, 2) * ceil_div(p.ow, 2);
+  int rows = 0;
+  int64_t waste = 0;
+  for (const int r : vecs == 1 ? kWinogradRows1 : kWinogradRows2) {
+    const int64_t w = round_up(tiles, r) - tiles;
+    if (rows == 0 || w < waste) rows = r, waste = w;
+  }
+  return rows;
+}
+
 WinogradPlan winograd_plan(const ConvParams& p) {
   WinogradPlan plan;
   if (!winograd_enabled()) return plan;
@@ -627,12 +639,7 @@ WinogradPlan winograd_plan(const ConvParams& p) {
   if (p.oh < 2 || p.ow < 2 || p.c < 16 || p.o < 16) return plan;
   const int vecs = p.o <= 16 ? 1 : 2;
   if (static_cast<double>(p.o) / static_cast<double>(round_up(p.o, 16 * vecs)) < 0.75) return plan;
-  const int64_t tiles = ceil_div(p.oh, 2) * ceil_div(p.ow, 2);
-  int64_t waste = 0;
-  for (const int r : vecs == 1 ? kWinogradRows1 : kWinogradRows2) {
-    const int64_t w = round_up(tiles, r) - tiles;
-    if (plan.rows == 0 || w < waste) plan.rows = r, waste = w;
-  }
+  plan.rows = winograd_rows(p, vecs);
   plan.vecs = vecs;
   return plan;
 }
@@ -777,15 +784,7 @@ bool winograd_forward_blocks(const float* x, const float* w, const ConvParams& p
   if (round_up(p.o, 16 * vecs) / (16 * vecs) < 2) vecs = 1;
   const int64_t OB = 16 * vecs, blocks = ceil_div(p.o, OB);
   if (blocks < 2) return false;
-  int rows = plan.rows;
-  if (vecs != plan.vecs) {  // the register block for 16 channels, chosen as in winograd_plan
-    const int64_t tiles = ceil_div(p.oh, 2) * ceil_div(p.ow, 2);
-    int64_t waste = -1;
-    for (const int r : kWinogradRows1) {
-      const int64_t wst = round_up(tiles, r) - tiles;
-      if (waste < 0 || wst < waste) rows = r, waste = wst;
-    }
-  }
+  const int rows = vecs == plan.vecs ? plan.rows : winograd_rows(p, vecs);
   const WinogradKernels& K = *kWinogradAvx512;
   const int64_t taps = p.c * 9, u_block = 16 * p.c * OB;
   bool fresh = false;
