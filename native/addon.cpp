@@ -85,6 +85,7 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
                              InstanceMethod("matmul", &NablaAddon::Matmul),
                              InstanceMethod("conv2d", &NablaAddon::Conv2d),
                              InstanceMethod("conv2dFused", &NablaAddon::Conv2dFused),
+                             InstanceMethod("conv2dPairFused", &NablaAddon::Conv2dPairFused),
                              InstanceMethod("conv2dBackwardInput", &NablaAddon::Conv2dBackwardInput),
                              InstanceMethod("conv2dBackwardWeight", &NablaAddon::Conv2dBackwardWeight),
                              InstanceMethod("maxPool2d", &NablaAddon::MaxPool2d),
@@ -213,6 +214,34 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     if (e.pool && e.residual != nullptr)
       throw Napi::RangeError::New(info.Env(), "conv2dFused: pool and residual cannot be combined");
     conv2d_forward_fused(x, w, p, y, e);
+    report_scratch(info.Env());
+    return info.Env().Undefined();
+  }
+
+  // conv2dPairFused(x, w1, params1, scale1|null, shift1|null, relu1, relu6_1, mid,
+  //                 w2, params2, scale2|null, shift2|null, residual|null, relu2, relu6_2, out)
+  Napi::Value Conv2dPairFused(const Napi::CallbackInfo& info) {
+    const ConvParams p1 = conv_params(info, 2), p2 = conv_params(info, 9);
+    if (p2.n != p1.n || p2.c != p1.o || p2.h != p1.oh || p2.w != p1.ow)
+      throw Napi::RangeError::New(info.Env(), "conv2dPairFused: the second convolution must take the first's output");
+    ConvEpilogue e1, e2;
+    e1.relu = info[5].ToBoolean().Value();
+    e1.relu6 = info[6].ToBoolean().Value();
+    e2.relu = info[13].ToBoolean().Value();
+    e2.relu6 = info[14].ToBoolean().Value();
+    if ((e1.relu6 && !e1.relu) || (e2.relu6 && !e2.relu))
+      throw Napi::RangeError::New(info.Env(), "conv2dPairFused: relu6 needs relu");
+    const float* x = array_arg<float>(info, 0, p1.n * p1.c * p1.h * p1.w, "x");
+    const float* w1 = array_arg<float>(info, 1, p1.o * (p1.c / p1.groups) * p1.kh * p1.kw, "w1");
+    e1.scale = optional_array_arg<float>(info, 3, p1.o, "scale1");
+    e1.shift = optional_array_arg<float>(info, 4, p1.o, "shift1");
+    float* mid = array_arg<float>(info, 7, p1.n * p1.o * p1.oh * p1.ow, "mid");
+    const float* w2 = array_arg<float>(info, 8, p2.o * (p2.c / p2.groups) * p2.kh * p2.kw, "w2");
+    e2.scale = optional_array_arg<float>(info, 10, p2.o, "scale2");
+    e2.shift = optional_array_arg<float>(info, 11, p2.o, "shift2");
+    e2.residual = optional_array_arg<float>(info, 12, p2.n * p2.o * p2.oh * p2.ow, "residual");
+    float* y = array_arg<float>(info, 15, p2.n * p2.o * p2.oh * p2.ow, "out");
+    conv2d_pair_forward(x, w1, p1, e1, mid, w2, p2, e2, y);
     report_scratch(info.Env());
     return info.Env().Undefined();
   }

@@ -29,6 +29,7 @@ enum ScratchSlot {
   kScratchWinoE,  // conv: Winograd padded epilogue vectors (calling thread)
   kScratchWinoV,  // conv: Winograd transformed input of one image
   kScratchWinoM,  // conv: Winograd transformed output of one image
+  kScratchWinoX2, // conv: Winograd padded input of a pair's second convolution (conv2d_pair_forward)
   kScratchSlots
 };
 

@@ -907,6 +907,87 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
   }
 }
 
+// Two Winograd convolutions in a row over a batch (a residual block: conv → BN → ReLU → conv → BN
+// (+ residual) → ReLU), each image through both on one thread. The first's output goes from its
+// channel-last buffer straight into the second's padded channel-last input, which is what its NCHW
+// output would have been transposed and padded into: the intermediate never leaves the core's
+// cache or changes layout, and each output holds the same bits as with two calls. False (nothing
+// done) when the pair does not fit that: other paths, fewer images than threads, a pool, a residual
+// on the first, or channel padding that differs between the first's output and the second's input.
+bool winograd_pair_forward(const float* x, const float* w1, const ConvParams& p1, const ConvEpilogue& e1,
+                           const float* w2, const ConvParams& p2, const ConvEpilogue& e2, float* y) {
+  // NABLA_WINOGRAD_PAIR=0 runs pairs as two calls (for comparisons; read per call).
+  if (const char* v = std::getenv("NABLA_WINOGRAD_PAIR"); v != nullptr && std::strcmp(v, "0") == 0) return false;
+  const WinogradPlan plan1 = winograd_plan(p1), plan2 = winograd_plan(p2);
+  if (!plan1.rows || !plan2.rows || e1.pool || e2.pool || e1.residual) return false;
+  if (p2.n != p1.n || p2.c != p1.o || p2.h != p1.oh || p2.w != p1.ow) return false;
+  const int64_t O1 = round_up(p1.o, 16 * plan1.vecs), O2 = round_up(p2.o, 16 * plan2.vecs);
+  if (O1 != round_up(p2.c, 16)) return false;
+  const int threads = threads_for(2.0 * p1.n * p1.o * p1.oh * p1.ow * p1.c * 9, 1 << 18);
+  if (p1.n < threads) return false;
+  // The epilogues padded to whole vectors: [scale1 | shift1 | scale2 | shift2].
+  float* epi = scratch(kScratchWinoE, static_cast<size_t>(2 * (O1 + O2)));
+  auto padded = [](const float* v, int64_t n, int64_t n_pad, float* dst) -> const float* {
+    if (v == nullptr) return nullptr;
+    std::fill(std::copy(v, v + n, dst), dst + n_pad, 0.f);
+    return dst;
+  };
+  const float* scale1 = padded(e1.scale, p1.o, O1, epi);
+  const float* shift1 = padded(e1.shift, p1.o, O1, epi + O1);
+  const float* scale2 = padded(e2.scale, p2.o, O2, epi + 2 * O1);
+  const float* shift2 = padded(e2.shift, p2.o, O2, epi + 2 * O1 + O2);
+  const float* U1 = winograd_weights(w1, p1, O1, 1);
+  const float* U2 = winograd_weights(w2, p2, O2, 1);
+  WinogradImage g1 = winograd_geometry(p1, O1), g2 = winograd_geometry(p2, O2);
+  g1.CH = std::min(round_up(winograd_chunk(p1, O1), plan1.rows), round_up(g1.T, plan1.rows));
+  g2.CH = std::min(round_up(winograd_chunk(p2, O2), plan2.rows), round_up(g2.T, plan2.rows));
+  g1.U = U1, g1.rows = plan1.rows, g1.vecs = plan1.vecs;
+  g2.U = U2, g2.rows = plan2.rows, g2.vecs = plan2.vecs, g2.x = nullptr;
+  DirectConvJob& j1 = g1.out;
+  j1.scale = scale1, j1.shift = shift1, j1.residual = nullptr, j1.relu = e1.relu, j1.relu6 = e1.relu6;
+  j1.pool = false, j1.y = nullptr;
+  DirectConvJob& j2 = g2.out;
+  j2.scale = scale2, j2.shift = shift2, j2.relu = e2.relu, j2.relu6 = e2.relu6, j2.pool = false;
+  const int64_t HW1 = p1.h * p1.w, P1 = p1.oh * p1.ow, P2 = p2.oh * p2.ow, Cp2 = g2.Cp;
+  const size_t xt1 = static_cast<size_t>(g1.Hp * g1.Wp * g1.Cp), xt2 = static_cast<size_t>(g2.Hp * g2.Wp * Cp2);
+  const size_t v_size = static_cast<size_t>(16 * std::max(g1.CH * g1.Cp, g2.CH * Cp2));
+  const size_t m_size = static_cast<size_t>(16 * std::max(g1.CH * O1, g2.CH * O2));
+  const size_t yb_size = static_cast<size_t>(std::max(P1 * O1, P2 * O2));
+  parallel_for_balanced(p1.n, threads, [&](int64_t b, int64_t end) {
+    WinogradImage im1 = g1, im2 = g2;
+    im1.xT = scratch(kScratchCol, xt1);
+    im2.xT = scratch(kScratchWinoX2, xt2);
+    im1.V = im2.V = scratch(kScratchWinoV, v_size);
+    im1.M = im2.M = scratch(kScratchWinoM, m_size);
+    im1.out.yb = im2.out.yb = scratch(kScratchOut, yb_size);
+    // The second input's zero border: rows above and below the image, columns left and right.
+    const int64_t row = g2.Wp * Cp2, left = g2.pw * Cp2, right = (g2.Wp - g2.pw - p2.w) * Cp2;
+    for (int64_t r = 0; r < g2.Hp; r++) {
+      float* d = im2.xT + r * row;
+      if (r < g2.ph || r >= g2.ph + p2.h) {
+        std::fill(d, d + row, 0.f);
+      } else {
+        std::fill(d, d + left, 0.f);
+        std::fill(d + row - right, d + row, 0.f);
+      }
+    }
+    for (int64_t n = b; n < end; n++) {
+      im1.x = x + n * p1.c * HW1;
+      kWinogradAvx512->pad(im1, 0, im1.Hp);
+      for (int64_t t = 0; t < im1.T; t += im1.CH) kWinogradAvx512->tiles(im1, t, std::min(im1.T, t + im1.CH));
+      // The first's output rows, [OW][O1] each, are the second's padded input rows' interiors.
+      for (int64_t h = 0; h < p2.h; h++)
+        std::memcpy(im2.xT + (h + g2.ph) * row + left, im1.out.yb + h * p1.ow * O1,
+                    static_cast<size_t>(p1.ow * O1) * sizeof(float));
+      im2.out.residual = e2.residual ? e2.residual + n * p2.o * P2 : nullptr;
+      im2.out.y = y + n * p2.o * P2;
+      for (int64_t t = 0; t < im2.T; t += im2.CH) kWinogradAvx512->tiles(im2, t, std::min(im2.T, t + im2.CH));
+      kDirectFinishAvx512(im2.out, 0, p2.oh);
+    }
+  });
+  return true;
+}
+
 // The weight gradient with the same tiles: per chunk of images (fixed by the shape, as on the
 // other paths) a partial GW[ξ][c][o] summed over its images' tiles in order, the partials summed
 // in chunk order, then gw = Gᵀ GW G back to OIHW. Deterministic for any thread count.
@@ -1073,6 +1154,13 @@ void conv2d_forward_fused(const float* x, const float* w, const ConvParams& p, f
   float* conv = scratch(kScratchPool, static_cast<size_t>(p.n * p.o * P));
   forward_with_epilogue(x, w, p, conv, e);
   max_pool_planes(conv, p.n * p.o, p.oh, p.ow, y);
+}
+
+void conv2d_pair_forward(const float* x, const float* w1, const ConvParams& p1, const ConvEpilogue& e1, float* mid,
+                         const float* w2, const ConvParams& p2, const ConvEpilogue& e2, float* y) {
+  if (winograd_pair_forward(x, w1, p1, e1, w2, p2, e2, y)) return;
+  conv2d_forward_fused(x, w1, p1, mid, e1);
+  conv2d_forward_fused(mid, w2, p2, y, e2);
 }
 
 void conv2d_backward_input(const float* gy, const float* w, const ConvParams& p, float* gx) {

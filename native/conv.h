@@ -27,6 +27,12 @@ struct ConvEpilogue {
   bool pool = false;
 };
 void conv2d_forward_fused(const float* x, const float* w, const ConvParams& p, float* y, const ConvEpilogue& e);
+// Two fused convolutions in a row, y = conv2(conv1(x) with e1) with e2 (a residual block's body):
+// the same result as two conv2d_forward_fused calls through `mid`, which holds conv1's output
+// afterwards or is left untouched (when the pair runs in one pass, the intermediate never leaves
+// the cache).
+void conv2d_pair_forward(const float* x, const float* w1, const ConvParams& p1, const ConvEpilogue& e1, float* mid,
+                         const float* w2, const ConvParams& p2, const ConvEpilogue& e2, float* y);
 void conv2d_backward_input(const float* gy, const float* w, const ConvParams& p, float* gx);
 void conv2d_backward_weight(const float* x, const float* gy, const ConvParams& p, float* gw);
 

@@ -145,6 +145,20 @@ export interface Kernels {
     pool: boolean,
     relu6: boolean,
   ): void;
+  /**
+   * Two conv2dFused calls in a row, the second reading the first's output (a residual block's
+   * body): conv2dFused(x → mid) with `first`'s epilogue, then conv2dFused(mid → out) with
+   * `second`'s and the residual. No pools. Same results as the two calls; afterwards `mid` holds the
+   * first's output or is left as it was (a backend may keep the intermediate in its own layout).
+   */
+  conv2dPairFused(
+    x: TypedArray,
+    first: FusedConvStep,
+    mid: TypedArray,
+    second: FusedConvStep,
+    residual: TypedArray | null,
+    out: TypedArray,
+  ): void;
   /** gx[N,C,H,W] = ∂<gy, conv(x, w)>/∂x (transposed convolution of gy with w). */
   conv2dBackwardInput(gy: TypedArray, w: TypedArray, p: Conv2dParams, out: TypedArray): void;
   /** gw[O,C/groups,kh,kw] = ∂<gy, conv(x, w)>/∂w. */
@@ -297,6 +311,17 @@ export interface SgdHyper {
   maximize: boolean;
   /** The buffer is new: it takes the (decayed) gradient instead of the momentum update. */
   first: boolean;
+}
+
+/** One convolution of conv2dPairFused: weights, geometry and epilogue, as conv2dFused takes them. */
+export interface FusedConvStep {
+  w: TypedArray;
+  p: Conv2dParams;
+  scale: TypedArray | null;
+  shift: TypedArray | null;
+  /** A ReLU (or with relu6, a ReLU6) last. */
+  relu: boolean;
+  relu6: boolean;
 }
 
 export type KernelName = keyof Kernels;

@@ -14,7 +14,14 @@ import { AdaptiveAvgPool2d, MaxPool2d } from "../nn/layers/pooling.js";
 import { Identity } from "../nn/layers/misc.js";
 import { Linear } from "../nn/layers/linear.js";
 import { initZoo } from "./init.js";
-import { bnAddRelu, bnRelu, fusionEnabled, runFusedConvBn } from "../nn/fuse.js";
+import {
+  bnAddRelu,
+  bnRelu,
+  canFuseConvPair,
+  fusionEnabled,
+  runFusedConvBn,
+  runFusedConvPair,
+} from "../nn/fuse.js";
 import { childrenKeepNoReference, keepsNoReference, recycleConsumed } from "../nn/graph_owned.js";
 
 const conv3x3 = (cin: number, cout: number, stride = 1, groups = 1) =>
@@ -58,14 +65,10 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    if (fusionEnabled()) {
-      // Inference: conv1+bn1+relu and conv2+bn2+identity+relu as two fused kernels.
-      const h = runFusedConvBn(this.conv1, this.bn1, x, { relu: this.relu });
-      if (h) {
-        const identity = this.downsample ? this.downsample.call(x) : x;
-        const y = runFusedConvBn(this.conv2, this.bn2, h, { relu: this.relu, residual: identity });
-        if (y) return recycleBlockTemporaries(this, x, y, [h, identity]);
-      }
+    if (fusionEnabled() && canFuseConvPair(this)) {
+      // Inference: conv1+bn1+relu and conv2+bn2+identity+relu fused (nn/fuse.ts).
+      const identity = this.downsample ? this.downsample.call(x) : x;
+      return recycleBlockTemporaries(this, x, runFusedConvPair(this, x, identity), [identity]);
     }
     const out = this.conv2.call(bnRelu(this.bn1, this.relu, this.conv1.call(x)));
     const identity = this.downsample ? this.downsample.call(x) : x;

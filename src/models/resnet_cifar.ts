@@ -12,7 +12,7 @@ import { ReLU } from "../nn/layers/activation.js";
 import { AdaptiveAvgPool2d } from "../nn/layers/pooling.js";
 import { Identity } from "../nn/layers/misc.js";
 import { Linear } from "../nn/layers/linear.js";
-import { bnAddRelu, bnRelu, fusionEnabled, runFusedConvBn } from "../nn/fuse.js";
+import { bnAddRelu, bnRelu, canFuseConvPair, fusionEnabled, runFusedConvPair } from "../nn/fuse.js";
 import { isGradEnabled } from "../autograd/engine.js";
 import {
   childrenKeepNoReference,
@@ -50,20 +50,13 @@ export class CifarBasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    if (fusionEnabled()) {
-      // Inference: conv1+bn1+relu and conv2+bn2+shortcut+relu as two fused kernels.
-      const h = runFusedConvBn(this.conv1, this.bn1, x, { relu: this.relu });
-      if (h) {
-        const short = this.shortcut.call(x);
-        const y = runFusedConvBn(this.conv2, this.bn2, h, { relu: this.relu, residual: short });
-        if (y) {
-          // h and the shortcut's output are dead now (an identity shortcut's is x, kept).
-          const plain = this.keepsNoReference();
-          recycleConsumed(h, plain, plain, x, y);
-          recycleConsumed(short, plain, plain, x, y);
-          return y;
-        }
-      }
+    if (fusionEnabled() && canFuseConvPair(this)) {
+      // Inference: both convolutions with their batch norms, ReLUs and the shortcut in one kernel.
+      const short = this.shortcut.call(x);
+      const y = runFusedConvPair(this, x, short);
+      const plain = this.keepsNoReference();
+      recycleConsumed(short, plain, plain, x, y);
+      return y;
     }
     const c1 = this.conv1.call(x);
     const r1 = bnRelu(this.bn1, this.relu, c1);

@@ -16,7 +16,8 @@ import type { Tensor } from "../tensor/tensor.js";
 import { fromArray } from "../tensor/creation.js";
 import { allocArray } from "../tensor/dtype.js";
 import { isGradEnabled } from "../autograd/engine.js";
-import { conv2dFused } from "../autograd/ops/conv_fused.js";
+import { recycleDead } from "../autograd/recycle.js";
+import { conv2dFused, conv2dPairFused } from "../autograd/ops/conv_fused.js";
 import { linearFused } from "../autograd/ops/linear_fused.js";
 import type { AnyModule, Module } from "./module.js";
 import { Conv2d } from "./layers/conv.js";
@@ -159,17 +160,7 @@ function runConv(
   epilogue: { relu: boolean; relu6?: boolean; pool: boolean; residual?: Tensor | null },
 ): Tensor {
   const { scale, shift } = foldBatchNormCached(conv, bn);
-  return conv2dFused(
-    x,
-    conv.weight,
-    { scale, shift, ...epilogue },
-    {
-      stride: conv.stride,
-      padding: conv.padding,
-      dilation: conv.dilation,
-      groups: conv.groups,
-    },
-  );
+  return conv2dFused(x, conv.weight, { scale, shift, ...epilogue }, convOptions(conv));
 }
 
 /**
@@ -210,6 +201,14 @@ export function runFusedLinear(
   return { out: linearFused(x, linear.weight, linear.bias, relu), count: relu ? 2 : 1 };
 }
 
+/** Whether conv → bn (→ relu) can run as one conv2dFused call (runFusedConvBn). */
+function fusableConvBn(conv: AnyModule, bn: AnyModule, relu: AnyModule | null): conv is Conv2d {
+  // The fields are checked at run time: compression swaps layers (a folded BN becomes Identity,
+  // convs become quantized ones), and those run unfused.
+  if (!(conv instanceof Conv2d) || !plain(conv) || !isFoldableBn(bn, conv.outChannels)) return false;
+  return relu === null || (relu instanceof ReLU && plain(relu));
+}
+
 /**
  * relu?(bn(conv(x)) + residual) fused, for residual blocks; null when the modules cannot be fused
  * (hooks, a batch norm in training mode), in which case the caller runs them one by one.
@@ -220,15 +219,58 @@ export function runFusedConvBn(
   x: Tensor,
   options: { relu: AnyModule | null; residual?: Tensor | null },
 ): Tensor | null {
-  // The fields are checked at run time: compression swaps layers (a folded BN becomes Identity,
-  // convs become quantized ones), and those run unfused.
-  if (!(conv instanceof Conv2d) || !plain(conv) || !isFoldableBn(bn, conv.outChannels)) return null;
-  if (options.relu && !(options.relu instanceof ReLU && plain(options.relu))) return null;
-  return runConv(conv, bn, x, {
+  if (!fusableConvBn(conv, bn, options.relu)) return null;
+  return runConv(conv, bn as BatchNorm2d, x, {
     relu: options.relu !== null,
     pool: false,
     residual: options.residual ?? null,
   });
+}
+
+/** The layers of a residual block's body: conv1 → bn1 → relu → conv2 → bn2 (+ shortcut) → relu. */
+export interface ConvPair {
+  conv1: AnyModule;
+  bn1: AnyModule;
+  conv2: AnyModule;
+  bn2: AnyModule;
+  /** The ReLU after each batch norm. */
+  relu: AnyModule;
+}
+
+/** Whether runFusedConvPair can run the pair (no hooks, batch norms in eval mode, plain layers). */
+export function canFuseConvPair(m: ConvPair): boolean {
+  return fusableConvBn(m.conv1, m.bn1, m.relu) && fusableConvBn(m.conv2, m.bn2, m.relu);
+}
+
+/**
+ * relu(bn2(conv2(relu(bn1(conv1(x))))) + residual), when canFuseConvPair(m): for a batch, one
+ * conv2dPairFused call (the native backend runs each image through both convolutions with the
+ * intermediate kept in cache, in its own layout: resnet20 at batch 256, 1.11× per forward); for a
+ * single image, two conv2dFused calls, as the pair measured ~5 % slower there (scratch A/B in
+ * one process; batch-1 convolutions split each image between threads, one convolution at a time).
+ */
+export function runFusedConvPair(m: ConvPair, x: Tensor, residual: Tensor): Tensor {
+  const [conv1, bn1, conv2, bn2] = [
+    m.conv1 as Conv2d,
+    m.bn1 as BatchNorm2d,
+    m.conv2 as Conv2d,
+    m.bn2 as BatchNorm2d,
+  ];
+  if (x.shape[0] === 1) {
+    const h = runConv(conv1, bn1, x, { relu: true, pool: false });
+    const y = runConv(conv2, bn2, h, { relu: true, pool: false, residual });
+    if (!isGradEnabled()) recycleDead(h, x, y, residual);
+    return y;
+  }
+  const half = (conv: Conv2d, bn: BatchNorm2d) => {
+    const { scale, shift } = foldBatchNormCached(conv, bn);
+    return { weight: conv.weight, epilogue: { scale, shift, relu: true }, options: convOptions(conv) };
+  };
+  return conv2dPairFused(x, half(conv1, bn1), half(conv2, bn2), residual);
+}
+
+function convOptions(conv: Conv2d) {
+  return { stride: conv.stride, padding: conv.padding, dilation: conv.dilation, groups: conv.groups };
 }
 
 /**

@@ -325,6 +325,67 @@ test("conv2dFused (scale, shift, residual, ReLU, 2×2 pool) matches the referenc
   }
 });
 
+test("conv2dPairFused equals two native conv2dFused calls bit for bit, and the reference", { skip }, () => {
+  const k = loadNativeBackend()!.kernels;
+  // [n, c, h, w, first's outputs, second's outputs, first's stride]. Batches with Winograd on both
+  // (16 and 32 channels, odd sizes whose last tiles hang over the edge) hand the intermediate over
+  // channel-last; 48 channels (padded to 64 for the first's output, 48 for the second's input), a
+  // stride-2 first convolution and a single image take the two-call path.
+  const cases = [
+    [4, 16, 16, 16, 16, 16, 1],
+    [3, 32, 12, 12, 32, 32, 1],
+    [3, 16, 11, 9, 32, 32, 1],
+    [2, 16, 10, 10, 48, 48, 1],
+    [3, 16, 16, 16, 32, 32, 2],
+    [1, 32, 16, 16, 32, 32, 1],
+    [5, 16, 7, 13, 16, 16, 1],
+  ] as const;
+  for (const [n, c, h, w, o1, o2, stride] of cases) {
+    const p1 = convParams({ n, c, h, w, o: o1, k: [3, 3], s: [stride, stride], p: [1, 1] });
+    const p2 = convParams({ n, c: o1, h: p1.outH, w: p1.outW, o: o2, k: [3, 3], p: [1, 1] });
+    const w1 = randn(o1 * c * 9, 1 / Math.sqrt(c * 9));
+    const w2 = randn(o2 * o1 * 9, 1 / Math.sqrt(o1 * 9));
+    const x = randn(n * c * h * w);
+    const size = n * o2 * p2.outH * p2.outW;
+    const residual = randn(size);
+    for (const [withScale, withResidual, relu6] of [
+      [true, true, false],
+      [false, false, false],
+      [true, true, true],
+    ] as const) {
+      const first = {
+        w: w1,
+        p: p1,
+        scale: withScale ? randn(o1, 4) : null,
+        shift: randn(o1),
+        relu: true,
+        relu6,
+      };
+      const second = {
+        w: w2,
+        p: p2,
+        scale: withScale ? randn(o2, 4) : null,
+        shift: randn(o2),
+        relu: true,
+        relu6,
+      };
+      const res = withResidual ? residual : null;
+      const mid = new Float32Array(n * o1 * p1.outH * p1.outW);
+      const two = new Float32Array(size);
+      k.conv2dFused!(x, w1, p1, mid, first.scale, first.shift, null, true, false, relu6);
+      k.conv2dFused!(mid, w2, p2, two, second.scale, second.shift, res, true, false, relu6);
+      const got = new Float32Array(size).fill(NaN);
+      k.conv2dPairFused!(x, first, new Float32Array(mid.length).fill(NaN), second, res, got);
+      const tag = `conv2dPairFused ${[n, c, h, w, o1, o2, stride].join(",")} ${[withScale, withResidual, relu6].join(",")}`;
+      for (let i = 0; i < size; i++)
+        if (!Object.is(got[i], two[i])) assert.fail(`${tag}[${i}]: ${got[i]} vs ${two[i]}`);
+      const want = new Float32Array(size);
+      ref.conv2dPairFused(x, first, new Float32Array(mid.length), second, res, want);
+      assertClose(got, want, 4 * o1 * 9, tag);
+    }
+  }
+});
+
 test("Winograd reuses transformed weights only while they hold the same values", { skip }, () => {
   // The addon caches each layer's transformed weights; in-place changes to the same array (an
   // optimizer step) must be seen, and a view of the same memory with another shape too.

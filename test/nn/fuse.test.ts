@@ -15,6 +15,7 @@ import { Sequential } from "../../src/nn/containers.js";
 import { Linear } from "../../src/nn/layers/linear.js";
 import { runFusedChain, runFusedLinear } from "../../src/nn/fuse.js";
 import { linearFused } from "../../src/autograd/ops/linear_fused.js";
+import { conv2dFused, conv2dPairFused } from "../../src/autograd/ops/conv_fused.js";
 import { ShapeError } from "../../src/errors.js";
 
 /** Running statistics and affine parameters far from their defaults, so folding matters. */
@@ -43,9 +44,12 @@ function assertClose(got: nb.Tensor, want: nb.Tensor, what: string): void {
 for (const [name, shape] of [
   ["fmnist-cnn", [3, 1, 28, 28]],
   ["resnet20", [2, 3, 32, 32]],
+  ["resnet20", [1, 3, 32, 32]],
   ["resnet18", [1, 3, 32, 32]],
+  ["resnet18", [2, 3, 32, 32]],
 ] as const) {
-  test(`${name}: the fused inference forward matches the layer-by-layer one`, () => {
+  // (Residual blocks run as one conv2dPairFused call for a batch and as two conv2dFused for one image.)
+  test(`${name}, batch ${shape[0]}: the fused inference forward matches the layer-by-layer one`, () => {
     const model = createModel(name, { numClasses: 10 });
     randomizeBatchNorms(model, 7);
     model.eval();
@@ -185,4 +189,42 @@ test("Linear (→ ReLU) fuses under noGrad with the bits of matmul → add → r
   assert.deepEqual(bits(y), bits(h1));
   assert.throws(() => linearFused(nb.randn([2, 49]), w, l1.bias, false), ShapeError);
   assert.throws(() => linearFused(x, w, nb.zeros([39]), false), ShapeError);
+});
+
+test("conv2dPairFused is conv2dFused twice, records the same graph, and checks its shapes", () => {
+  const g = new nb.Generator(5);
+  const x = nb.randn([2, 8, 6, 6], { generator: g });
+  const w1 = nb.randn([16, 8, 3, 3], { generator: g }).mul(0.2);
+  const w2 = nb.randn([16, 16, 3, 3], { generator: g }).mul(0.2);
+  const [s1, b1, s2, b2] = [16, 16, 16, 16].map((c) => nb.randn([c], { generator: g }));
+  const residual = nb.randn([2, 16, 6, 6], { generator: g });
+  const first = { weight: w1, epilogue: { scale: s1!, shift: b1!, relu: true }, options: { padding: 1 } };
+  const second = { weight: w2, epilogue: { scale: s2!, shift: b2!, relu6: true }, options: { padding: 1 } };
+  const want = nb.noGrad(() =>
+    conv2dFused(
+      conv2dFused(x, w1, first.epilogue, { padding: 1 }),
+      w2,
+      { ...second.epilogue, residual },
+      { padding: 1 },
+    ),
+  );
+  assert.deepEqual(
+    Array.from(nb.noGrad(() => conv2dPairFused(x, first, second, residual)).data),
+    Array.from(want.data),
+  );
+  // With a weight that needs a gradient, the pair is built from recorded ops (which round
+  // conv·scale + shift twice where the kernel may round once).
+  const wg = w2.detach().requiresGrad_();
+  const y = conv2dPairFused(x, first, { ...second, weight: wg }, residual);
+  assert.ok(y.gradFn !== null);
+  assertClose(y.detach(), want, "recorded conv2dPairFused");
+  y.sum().backward();
+  assert.deepEqual(wg.grad!.shape, [16, 16, 3, 3]);
+  // The second convolution must take the first's 16 channels.
+  const wrong = { ...second, weight: nb.randn([16, 8, 3, 3]) };
+  assert.throws(() => nb.noGrad(() => conv2dPairFused(x, first, wrong, residual)), ShapeError);
+  assert.throws(
+    () => nb.noGrad(() => conv2dPairFused(x, first, second, nb.zeros([2, 16, 5, 5]))),
+    ShapeError,
+  );
 });

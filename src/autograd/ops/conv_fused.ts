@@ -10,6 +10,8 @@ import { kernel } from "../../backend/registry.js";
 import { isGradEnabled } from "../engine.js";
 import { DTypeError, ShapeError, ValueError } from "../../errors.js";
 import { conv2d, conv2dParams, type Conv2dOptions } from "./conv.js";
+import type { Conv2dParams } from "../../backend/backend.js";
+import { recycleDead } from "../recycle.js";
 import { add, minimum, mul, relu } from "./elementwise.js";
 import { maxPool2d } from "./pool.js";
 import { checkFloat, raw, uninit } from "./util.js";
@@ -30,6 +32,35 @@ export interface ConvEpilogue {
 
 const rawOrNull = (t: Tensor | null) => (t === null ? null : raw(t));
 
+/** Throws unless the epilogue fits a convolution with parameters p of input x. */
+function checkEpilogue(op: string, p: Conv2dParams, x: Tensor, e: ConvEpilogue): void {
+  const { scale = null, shift = null, residual = null, relu = false, relu6 = false, pool = false } = e;
+  if (relu && relu6) throw new ValueError(`${op}: choose relu or relu6, not both`);
+  for (const [name, t] of [
+    ["scale", scale],
+    ["shift", shift],
+  ] as const) {
+    if (t === null) continue;
+    if (t.ndim !== 1 || t.shape[0] !== p.o)
+      throw new ShapeError(`${op}: ${name} must have shape [${p.o}], got ${formatShape(t.shape)}`);
+    if (t.dtype !== x.dtype) throw new DTypeError(`${op}: ${name} is ${t.dtype}, input is ${x.dtype}`);
+  }
+  if (residual !== null) {
+    const convShape = [p.n, p.o, p.outH, p.outW];
+    if (!shapesEqual(residual.shape, convShape))
+      throw new ShapeError(
+        `${op}: residual must have the convolution's shape ${formatShape(convShape)}, got ${formatShape(residual.shape)}`,
+      );
+    if (residual.dtype !== x.dtype)
+      throw new DTypeError(`${op}: residual is ${residual.dtype}, input is ${x.dtype}`);
+    if (pool) throw new ValueError(`${op}: a residual and a pool cannot be combined`);
+  }
+  if (pool && (p.outH < 2 || p.outW < 2))
+    throw new ShapeError(
+      `${op}: a 2×2 pool needs a convolution output of at least 2×2, got ${p.outH}×${p.outW}`,
+    );
+}
+
 export function conv2dFused(
   x: Tensor,
   w: Tensor,
@@ -38,6 +69,7 @@ export function conv2dFused(
 ): Tensor {
   checkFloat("conv2dFused", x, w);
   const p = conv2dParams(x.shape, w.shape, options);
+  checkEpilogue("conv2dFused", p, x, epilogue);
   const {
     scale = null,
     shift = null,
@@ -46,30 +78,7 @@ export function conv2dFused(
     relu6: withRelu6 = false,
     pool = false,
   } = epilogue;
-  if (withRelu && withRelu6) throw new ValueError("conv2dFused: choose relu or relu6, not both");
-  for (const [name, t] of [
-    ["scale", scale],
-    ["shift", shift],
-  ] as const) {
-    if (t === null) continue;
-    if (t.ndim !== 1 || t.shape[0] !== p.o)
-      throw new ShapeError(`conv2dFused: ${name} must have shape [${p.o}], got ${formatShape(t.shape)}`);
-    if (t.dtype !== x.dtype) throw new DTypeError(`conv2dFused: ${name} is ${t.dtype}, input is ${x.dtype}`);
-  }
   const convShape = [p.n, p.o, p.outH, p.outW];
-  if (residual !== null) {
-    if (!shapesEqual(residual.shape, convShape))
-      throw new ShapeError(
-        `conv2dFused: residual must have the convolution's shape ${formatShape(convShape)}, got ${formatShape(residual.shape)}`,
-      );
-    if (residual.dtype !== x.dtype)
-      throw new DTypeError(`conv2dFused: residual is ${residual.dtype}, input is ${x.dtype}`);
-    if (pool) throw new ValueError("conv2dFused: a residual and a pool cannot be combined");
-  }
-  if (pool && (p.outH < 2 || p.outW < 2))
-    throw new ShapeError(
-      `conv2dFused: a 2×2 pool needs a convolution output of at least 2×2, got ${p.outH}×${p.outW}`,
-    );
 
   const recorded = isGradEnabled() && [x, w, scale, shift, residual].some((t) => t?.requiresGrad);
   if (recorded) {
@@ -96,4 +105,65 @@ export function conv2dFused(
     withRelu6,
   );
   return out;
+}
+
+/** One convolution of conv2dPairFused: its weights, epilogue (no residual or pool) and options. */
+export interface FusedConv {
+  weight: Tensor;
+  epilogue: Omit<ConvEpilogue, "residual" | "pool">;
+  options?: Conv2dOptions;
+}
+
+/**
+ * conv2dFused twice, the second on the first's output and with the residual: a residual block's
+ * body, conv → BN → ReLU → conv → BN (+ shortcut) → ReLU, as one kernel call. The native backend
+ * then hands the intermediate from one convolution to the next in its own layout, in cache,
+ * instead of writing it out and reading it back. Same values as the two calls (and built from them
+ * when autograd records).
+ */
+export function conv2dPairFused(
+  x: Tensor,
+  first: FusedConv,
+  second: FusedConv,
+  residual: Tensor | null = null,
+): Tensor {
+  const recorded =
+    isGradEnabled() &&
+    [x, first.weight, first.epilogue.scale, first.epilogue.shift, second.weight, second.epilogue.scale]
+      .concat([second.epilogue.shift, residual])
+      .some((t) => t?.requiresGrad);
+  if (recorded) {
+    const mid = conv2dFused(x, first.weight, first.epilogue, first.options);
+    return conv2dFused(mid, second.weight, { ...second.epilogue, residual }, second.options);
+  }
+  checkFloat("conv2dPairFused", x, first.weight);
+  checkFloat("conv2dPairFused", x, second.weight);
+  const p1 = conv2dParams(x.shape, first.weight.shape, first.options ?? {});
+  checkEpilogue("conv2dPairFused", p1, x, first.epilogue);
+  const mid = uninit([p1.n, p1.o, p1.outH, p1.outW], x.dtype);
+  const p2 = conv2dParams(mid.shape, second.weight.shape, second.options ?? {});
+  checkEpilogue("conv2dPairFused", p2, x, { ...second.epilogue, residual });
+  const out = uninit([p2.n, p2.o, p2.outH, p2.outW], x.dtype);
+  kernel("conv2dPairFused")(
+    raw(x),
+    step(first, p1),
+    mid.storage,
+    step(second, p2),
+    residual === null ? null : raw(residual),
+    out.storage,
+  );
+  recycleDead(mid, x, out);
+  return out;
+}
+
+function step(conv: FusedConv, p: Conv2dParams) {
+  const { scale = null, shift = null, relu = false, relu6 = false } = conv.epilogue;
+  return {
+    w: raw(conv.weight),
+    p,
+    scale: rawOrNull(scale),
+    shift: rawOrNull(shift),
+    relu: relu || relu6,
+    relu6,
+  };
 }

@@ -12,6 +12,7 @@ import type {
   Backend,
   BinaryOp,
   Conv2dParams,
+  FusedConvStep,
   Kernels,
   Pool2dParams,
   ReduceOp,
@@ -70,6 +71,24 @@ export interface NativeAddon {
     relu: boolean,
     pool: boolean,
     relu6: boolean,
+  ): void;
+  conv2dPairFused(
+    x: Float32Array,
+    w1: Float32Array,
+    params1: Int32Array,
+    scale1: Float32Array | null,
+    shift1: Float32Array | null,
+    relu1: boolean,
+    relu6First: boolean,
+    mid: Float32Array,
+    w2: Float32Array,
+    params2: Int32Array,
+    scale2: Float32Array | null,
+    shift2: Float32Array | null,
+    residual: Float32Array | null,
+    relu2: boolean,
+    relu6Second: boolean,
+    out: Float32Array,
   ): void;
   conv2dBackwardInput(gy: Float32Array, w: Float32Array, params: Int32Array, out: Float32Array): void;
   conv2dBackwardWeight(x: Float32Array, gy: Float32Array, params: Int32Array, out: Float32Array): void;
@@ -278,7 +297,8 @@ export function nativeInfo(): NativeInfo | null {
 }
 
 const convParams = new Int32Array(16);
-function packConv(p: Conv2dParams): Int32Array {
+function packConv(p: Conv2dParams, into = convParams): Int32Array {
+  const convParams = into;
   convParams[0] = p.n;
   convParams[1] = p.c;
   convParams[2] = p.h;
@@ -297,6 +317,9 @@ function packConv(p: Conv2dParams): Int32Array {
   convParams[15] = p.outW;
   return convParams;
 }
+
+// conv2dPairFused's second convolution.
+const convParams2 = new Int32Array(16);
 
 const poolParams = new Int32Array(14);
 function packPool(p: Pool2dParams): Int32Array {
@@ -343,6 +366,7 @@ const isF32 = (a: TypedArray): a is Float32Array => a instanceof Float32Array;
 // (Helpers live at module level: a closure made per call costs a function object each time,
 // and under tsx, which keeps function names, a defineProperty too.)
 const isF32OrNull = (a: TypedArray | null): boolean => a === null || isF32(a);
+const f32Step = (s: FusedConvStep): boolean => isF32(s.w) && isF32OrNull(s.scale) && isF32OrNull(s.shift);
 const f32OrNull = (a: TypedArray | null) => a as Float32Array | null;
 const f32 = (a: TypedArray) => a as Float32Array;
 
@@ -375,6 +399,35 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
         relu,
         pool,
         relu6,
+      );
+    },
+    conv2dPairFused(x, first, mid, second, residual, out) {
+      if (
+        !f32Step(first) ||
+        !f32Step(second) ||
+        !isF32(x) ||
+        !isF32(mid) ||
+        !isF32(out) ||
+        !isF32OrNull(residual)
+      )
+        return ref.conv2dPairFused(x, first, mid, second, residual, out);
+      lib.conv2dPairFused(
+        x,
+        first.w as Float32Array,
+        packConv(first.p),
+        f32OrNull(first.scale),
+        f32OrNull(first.shift),
+        first.relu,
+        first.relu6,
+        mid,
+        second.w as Float32Array,
+        packConv(second.p, convParams2),
+        f32OrNull(second.scale),
+        f32OrNull(second.shift),
+        f32OrNull(residual),
+        second.relu,
+        second.relu6,
+        out,
       );
     },
     conv2dBackwardInput(gy, w, p, out) {

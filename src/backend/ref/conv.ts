@@ -186,3 +186,19 @@ export const conv2dBackwardWeight: Kernels["conv2dBackwardWeight"] = (x, gy, p, 
     }
   }
 };
+
+export const conv2dPairFused: Kernels["conv2dPairFused"] = (x, first, mid, second, residual, out) => {
+  conv2dFused(x, first.w, first.p, mid, first.scale, first.shift, null, first.relu, false, first.relu6);
+  conv2dFused(
+    mid,
+    second.w,
+    second.p,
+    out,
+    second.scale,
+    second.shift,
+    residual,
+    second.relu,
+    false,
+    second.relu6,
+  );
+};

@@ -5,7 +5,7 @@ import { allocArray } from "../../tensor/dtype.js";
 import { binary, copy, unary, where } from "./elementwise.js";
 import { argReduce, reduce, softmax } from "./reduce.js";
 import { matmul } from "./matmul.js";
-import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dFused } from "./conv.js";
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dFused, conv2dPairFused } from "./conv.js";
 import { maxPool2d } from "./pool.js";
 import { gather, pad, scatterAdd } from "./indexing.js";
 import {
@@ -30,6 +30,7 @@ export const refKernels: Kernels = {
   matmul,
   conv2d,
   conv2dFused,
+  conv2dPairFused,
   conv2dBackwardInput,
   conv2dBackwardWeight,
   maxPool2d,
