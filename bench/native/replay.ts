@@ -1,12 +1,12 @@
 // How much of a batch-1 inference call is the kernels, and how much everything around them: the
-// model's forward under noGrad, against the same kernel calls replayed back to back (recorded from
-// one forward, with the same arguments and buffers, so each kernel still reads what the previous
-// one wrote). The difference is what the JavaScript between the kernels costs, including the
-// caches it and the kernels take from each other: what a compiled inference plan (like an
-// onnxruntime session) could save.
+// model's forward under noGrad (inference plans off), the same call with plans on (src/nn/plan.ts:
+// guards, then the recorded kernel calls), and those kernel calls replayed bare (recorded here
+// from one forward, with the same arguments and buffers, so each kernel still reads what the
+// previous one wrote). Forward − bare replay is what the JavaScript between the kernels costs,
+// including the caches it and the kernels take from each other.
 //
 //   NABLA_NUM_THREADS=2 npx tsx bench/native/replay.ts [resnet20|fmnist-cnn|<zoo name>] [batch]
-import { noGrad, randn } from "../../src/index.js"; // (loads the native backend)
+import { nn, noGrad, randn } from "../../src/index.js"; // (loads the native backend)
 import { getBackend } from "../../src/backend/registry.js";
 import type { KernelName, Kernels } from "../../src/backend/backend.js";
 import { createModel } from "../../src/models/index.js";
@@ -20,6 +20,7 @@ const model = createModel(name, { numClasses: 10, inChannels: gray ? 1 : 3 });
 model.eval();
 const x = randn([batch, gray ? 1 : 3, gray ? 28 : 32, gray ? 28 : 32]);
 const forward = () => noGrad(() => model.call(x));
+nn.setInferencePlans(false);
 for (let i = 0; i < 500; i++) forward(); // V8 optimises the forward; the buffer pool settles
 
 // Record one forward's kernel calls. In steady state the buffer pool hands each call the same
@@ -44,12 +45,14 @@ const replay = () => {
 
 // Alternating blocks, the median per call of each.
 const per = batch === 1 ? 300 : 5;
-const times: Record<"forward" | "replay", number[]> = { forward: [], replay: [] };
+const times: Record<"forward" | "planned" | "replay", number[]> = { forward: [], planned: [], replay: [] };
 for (let r = 0; r < 12; r++) {
   for (const [what, run] of [
     ["forward", forward],
+    ["planned", forward],
     ["replay", replay],
   ] as const) {
+    nn.setInferencePlans(what === "planned");
     for (let i = 0; i < 20; i++) run();
     const t = performance.now();
     for (let i = 0; i < per; i++) run();
@@ -57,8 +60,9 @@ for (let r = 0; r < 12; r++) {
   }
 }
 const median = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1]!;
-const [f, k] = [median(times.forward), median(times.replay)];
+const [f, p, k] = [median(times.forward), median(times.planned), median(times.replay)];
 console.log(
-  `${name} batch ${batch}: forward ${f.toFixed(1)} µs, its ${calls.length} kernel calls replayed ${k.toFixed(1)} µs ` +
+  `${name} batch ${batch}: forward ${f.toFixed(1)} µs, planned ${p.toFixed(1)} µs (${(f / p).toFixed(2)}x), ` +
+    `its ${calls.length} kernel calls replayed bare ${k.toFixed(1)} µs ` +
     `(${((100 * (f - k)) / f).toFixed(0)} % of the forward is outside the kernels)`,
 );

@@ -1,6 +1,7 @@
 // Which backend runs the kernels. One backend is active at a time; a kernel it does not
 // implement is taken from the reference backend, so a partial backend is always usable.
 import type { Backend, KernelName, Kernels } from "./backend.js";
+import type { TypedArray } from "../tensor/dtype.js";
 import { refBackend, refKernels } from "./ref/index.js";
 
 let active: Backend = refBackend;
@@ -27,4 +28,21 @@ export function withBackend<T>(backend: Backend, fn: () => T): T {
   } finally {
     active = previous;
   }
+}
+
+/**
+ * Arrays that hold constants the JavaScript made for a kernel (a 0-d tensor from a number, a
+ * scale of ones), reported while an inference plan records a forward (nn/plan.ts), which may then
+ * keep them for its replays. Code that passes a kernel any other array it filled itself makes the
+ * plan refuse the forward.
+ */
+let constantTap: ((a: TypedArray) => void) | null = null;
+
+export function setConstantTap(tap: ((a: TypedArray) => void) | null): void {
+  constantTap = tap;
+}
+
+/** `a` holds values fixed by shapes and literals only (see setConstantTap). */
+export function noteConstant(a: TypedArray): void {
+  constantTap?.(a);
 }

@@ -10,7 +10,7 @@ import { ReLU } from "../nn/layers/activation.js";
 import { MaxPool2d } from "../nn/layers/pooling.js";
 import { Flatten } from "../nn/layers/misc.js";
 import { Linear } from "../nn/layers/linear.js";
-import { keepsNoReference, recycleConsumed } from "../nn/graph_owned.js";
+import { childrenKeepNoReference, keepsNoReference, recycleConsumed } from "../nn/graph_owned.js";
 
 export interface FmnistCnnOptions {
   numClasses?: number;
@@ -63,6 +63,11 @@ export class FmnistCNN extends Module {
     // At inference the features are dead once the classifier has run (nn/graph_owned.ts).
     recycleConsumed(features, keepsNoReference(this.features), keepsNoReference(this.classifier), x, out);
     return out;
+  }
+
+  /** For nn/graph_owned.ts and nn/plan.ts: the model keeps no activation beyond its forward call. */
+  keepsNoReference(): boolean {
+    return childrenKeepNoReference(this);
   }
 }
 

@@ -127,6 +127,11 @@ export class MobileNetV2 extends Module {
     recycleConsumed(features, keepsNoReference(this.features), true, x, pooled);
     return this.classifier.call(pooled.flatten(1));
   }
+
+  /** For nn/graph_owned.ts and nn/plan.ts: the model keeps no activation beyond its forward call. */
+  keepsNoReference(): boolean {
+    return childrenKeepNoReference(this);
+  }
 }
 
 export const mobilenetV2 = (o: MobileNetV2Options = {}) => new MobileNetV2(o);

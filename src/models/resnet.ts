@@ -244,6 +244,11 @@ export class ResNet extends Module {
     }
     return this.fc.call(out.flatten(1));
   }
+
+  /** For nn/graph_owned.ts and nn/plan.ts: the model keeps no activation beyond its forward call. */
+  keepsNoReference(): boolean {
+    return childrenKeepNoReference(this);
+  }
 }
 
 export const resnet18 = (o: ResNetOptions = {}) =>

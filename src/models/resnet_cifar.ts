@@ -130,6 +130,11 @@ export class CifarResNet extends Module {
       handIntermediatesToGraph([stem, features, pooled], plain.slice(0, 3), plain.slice(1), x, out);
     return out;
   }
+
+  /** For nn/graph_owned.ts and nn/plan.ts: the model keeps no activation beyond its forward call. */
+  keepsNoReference(): boolean {
+    return childrenKeepNoReference(this);
+  }
 }
 
 /** ResNet-20 for 32×32 images (272,474 parameters with 10 classes). */

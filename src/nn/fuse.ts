@@ -53,7 +53,17 @@ function isPool2x2(m: AnyModule | undefined): m is MaxPool2d {
   return is(m.kernelSize, 2) && is(m.stride, 2) && is(m.padding, 0) && is(m.dilation, 1);
 }
 
-type Folded = { scale: Tensor | null; shift: Tensor | null };
+export type Folded = { scale: Tensor | null; shift: Tensor | null };
+
+/**
+ * Told of every fold a fused forward uses (nn/plan.ts: an inference plan keeps the folded arrays
+ * and checks, before each replay, that foldBatchNormCached still returns the same fold).
+ */
+let foldListener: ((conv: Conv2d, bn: BatchNorm2d, folded: Folded) => void) | null = null;
+
+export function setFoldListener(fn: ((conv: Conv2d, bn: BatchNorm2d, folded: Folded) => void) | null): void {
+  foldListener = fn;
+}
 
 /**
  * The last fold of each batch norm, with copies of what it was computed from. Parameters and
@@ -112,7 +122,13 @@ function sameValues(saved: ArrayLike<number>[], now: (ArrayLike<number> | null)[
 }
 
 /** foldBatchNorm, reusing the previous fold while its inputs are unchanged. */
-function foldBatchNormCached(conv: Conv2d, bn: BatchNorm2d | null): Folded {
+export function foldBatchNormCached(conv: Conv2d, bn: BatchNorm2d | null): Folded {
+  const folded = foldCachedOrNew(conv, bn);
+  if (foldListener !== null && bn !== null) foldListener(conv, bn, folded);
+  return folded;
+}
+
+function foldCachedOrNew(conv: Conv2d, bn: BatchNorm2d | null): Folded {
   if (bn === null) return foldBatchNorm(conv, null);
   const now = foldInputs(conv, bn);
   const hit = foldCache.get(bn);

@@ -11,7 +11,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { isGradEnabled, ownByGraph } from "../autograd/engine.js";
 import { recycleDead } from "../autograd/recycle.js";
-import type { AnyModule } from "./module.js";
+import { moduleStructureVersion, type AnyModule } from "./module.js";
 import { Conv2d } from "./layers/conv.js";
 import { BatchNorm1d, BatchNorm2d } from "./layers/batchnorm.js";
 import { ReLU, ReLU6, LeakyReLU, GELU, SiLU, Sigmoid, Tanh } from "./layers/activation.js";
@@ -50,9 +50,18 @@ export function keepsNoReference(m: AnyModule): boolean {
   return own && (m as unknown as { keepsNoReference(): boolean }).keepsNoReference();
 }
 
+// childrenKeepNoReference's answers, valid while moduleStructureVersion() is unchanged: an answer
+// depends only on the tree's classes, submodules and hooks.
+const childrenMemo = new WeakMap<AnyModule, { version: number; value: boolean }>();
+
 /** Every direct child keeps no reference (for containers' keepsNoReference). */
 export function childrenKeepNoReference(m: AnyModule): boolean {
-  return m.everyChild(keepsNoReference);
+  const version = moduleStructureVersion();
+  const memo = childrenMemo.get(m);
+  if (memo !== undefined && memo.version === version) return memo.value;
+  const value = m.everyChild(keepsNoReference);
+  childrenMemo.set(m, { version, value });
+  return value;
 }
 
 /**

@@ -77,6 +77,26 @@ export class StateDictError extends ValueError {
 
 let nextHookId = 0;
 
+// Bumped whenever any module gains or loses a submodule, parameter, buffer or forward hook, and by
+// train()/eval(), so facts derived from a module tree's structure (graph_owned.ts's
+// keepsNoReference, plan.ts's inference plans) can be remembered until the next change anywhere.
+let structureVersion = 0;
+
+/** The count of structural changes (submodules, parameters, buffers, hooks) made to any module so far. */
+export function moduleStructureVersion(): number {
+  return structureVersion;
+}
+
+/**
+ * What `call()` asks first, if set (nn/plan.ts's inference plans): a result to return instead of
+ * running forward, or undefined to run it as usual.
+ */
+let callHook: ((module: AnyModule, inputs: unknown[]) => unknown) | null = null;
+
+export function setCallHook(hook: ((module: AnyModule, inputs: unknown[]) => unknown) | null): void {
+  callHook = hook;
+}
+
 function checkName(kind: string, name: string): void {
   if (name === "" || name.includes(".")) {
     throw new ValueError(`${kind} name must be a non-empty string without ".", got "${name}"`);
@@ -104,6 +124,10 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 
   /** Run the module: forward pre-hooks, forward, forward hooks (PyTorch's `module(x)`). */
   call(...inputs: In): Out {
+    if (callHook !== null) {
+      const planned = callHook(this as AnyModule, inputs);
+      if (planned !== undefined) return planned as Out;
+    }
     if (this.preHooks.size === 0 && this.hooks.size === 0) return this.forward(...inputs);
     let args = inputs;
     for (const hook of [...this.preHooks.values()]) {
@@ -126,6 +150,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     if (this.bufferMap.has(name) || this.moduleMap.has(name))
       throw new ValueError(`registerParameter: "${name}" is already registered as a buffer or module`);
     this.paramMap.set(name, param);
+    structureVersion++;
     return param;
   }
 
@@ -135,6 +160,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     if (this.paramMap.has(name) || this.moduleMap.has(name))
       throw new ValueError(`registerBuffer: "${name}" is already registered as a parameter or module`);
     this.bufferMap.set(name, tensor);
+    structureVersion++;
     if (persistent) this.nonPersistent.delete(name);
     else this.nonPersistent.add(name);
     return tensor;
@@ -146,6 +172,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     if (this.paramMap.has(name) || this.bufferMap.has(name))
       throw new ValueError(`registerModule: "${name}" is already registered as a parameter or buffer`);
     this.moduleMap.set(name, module);
+    structureVersion++;
     return module;
   }
 
@@ -160,14 +187,20 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   registerForwardPreHook(hook: ForwardPreHook<this, In>): RemovableHandle {
     const id = nextHookId++;
     this.preHooks.set(id, hook as unknown as ForwardPreHook<unknown, unknown[]>);
-    return new RemovableHandle(() => this.preHooks.delete(id));
+    structureVersion++;
+    return new RemovableHandle(() => {
+      if (this.preHooks.delete(id)) structureVersion++;
+    });
   }
 
   /** `hook(module, inputs, output)` runs after forward; returning a value replaces the output. */
   registerForwardHook(hook: ForwardHook<this, In, Out>): RemovableHandle {
     const id = nextHookId++;
     this.hooks.set(id, hook as unknown as ForwardHook<unknown, unknown[], unknown>);
-    return new RemovableHandle(() => this.hooks.delete(id));
+    structureVersion++;
+    return new RemovableHandle(() => {
+      if (this.hooks.delete(id)) structureVersion++;
+    });
   }
 
   // ---- traversal --------------------------------------------------------------------------
@@ -246,6 +279,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Set training mode on this module and every descendant. */
   train(mode = true): this {
     for (const m of this.modules()) m.training = mode;
+    structureVersion++; // (nn/plan.ts plans only trees in eval mode)
     return this;
   }
 
@@ -297,12 +331,14 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         const np = convert(p, (c) => new Parameter(c, p.requiresGrad));
         m.paramMap.set(name, np);
         replaceField(m, p, np);
+        structureVersion++;
       }
       for (const [name, b] of m.bufferMap) {
         if (!b || b.dtype === dtype || !isFloating(b.dtype)) continue;
         const nb = convert(b, (c) => c);
         m.bufferMap.set(name, nb);
         replaceField(m, b, nb);
+        structureVersion++;
       }
     }
     return this;

@@ -6,6 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as nb from "../../src/index.js";
+import { setInferencePlans } from "../../src/nn/plan.js";
 import { setBufferRecycling } from "../../src/autograd/recycle.js";
 import { withBackend } from "../../src/backend/registry.js";
 import { loadNativeBackend, setPoisonUninit } from "../../src/backend/native/index.js";
@@ -29,11 +30,15 @@ function onNative<T>(recycling: boolean, fn: () => T): { result: T; recycled: nu
   let recycled = 0;
   const spy = { ...backend, recycle: (b: ArrayBuffer) => (recycled++, original(b)) };
   const previous = setBufferRecycling(recycling);
+  // These tests are about the forward's own recycling: inference plans (nn/plan.ts, tested in
+  // test/nn/plan.test.ts) would replay the forwards without it.
+  const plans = setInferencePlans(false);
   setPoisonUninit(true);
   try {
     return { result: withBackend(spy, fn), recycled };
   } finally {
     setPoisonUninit(false);
+    setInferencePlans(plans);
     setBufferRecycling(previous);
   }
 }

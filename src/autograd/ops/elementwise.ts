@@ -4,7 +4,7 @@ import { Tensor } from "../../tensor/tensor.js";
 import { isFloating, promoteTypes, promoteWithScalar, type DType } from "../../tensor/dtype.js";
 import { broadcastShapes, formatShape, shapesEqual } from "../../tensor/shape.js";
 import type { BinaryOp, UnaryOp } from "../../backend/backend.js";
-import { kernel } from "../../backend/registry.js";
+import { kernel, noteConstant } from "../../backend/registry.js";
 import { isGradEnabled, record } from "../engine.js";
 import { contiguous } from "./movement.js";
 import { DTypeError, ShapeError } from "../../errors.js";
@@ -14,7 +14,10 @@ type Other = Tensor | number;
 
 /** Turn a JS number into a 0-d tensor whose dtype follows `like` (scalars never widen). */
 export function asTensor(x: Other, like: Tensor): Tensor {
-  return x instanceof Tensor ? x : scalar(x, promoteWithScalar(like.dtype, x));
+  if (x instanceof Tensor) return x;
+  const t = scalar(x, promoteWithScalar(like.dtype, x));
+  noteConstant(t.storage);
+  return t;
 }
 
 // ---- unary ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import type { Tensor } from "../../tensor/tensor.js";
 import { formatShape } from "../../tensor/shape.js";
 import type { DType, TypedArray } from "../../tensor/dtype.js";
 import { allocArray } from "../../tensor/dtype.js";
-import { kernel } from "../../backend/registry.js";
+import { kernel, noteConstant } from "../../backend/registry.js";
 import { isGradEnabled } from "../engine.js";
 import { DTypeError, ShapeError } from "../../errors.js";
 import { add, relu as reluOp } from "./elementwise.js";
@@ -26,6 +26,7 @@ function ones(dtype: DType, n: number): TypedArray {
     a = allocArray(dtype, n).fill(1);
     onesCache.set(key, a);
   }
+  noteConstant(a);
   return a;
 }
 

@@ -1,0 +1,155 @@
+// Inference plans (src/nn/plan.ts): under noGrad, an eval-mode model of built-in layers replays
+// the kernel calls of a recorded forward. A replay must give exactly the forward's result for the
+// new input, and anything the forward depended on that changed since (parameters in place, batch-
+// norm statistics, hooks, modes, fields, shapes) must show in the next result.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as nb from "../../src/index.js";
+import { createModel } from "../../src/models/index.js";
+import { Module } from "../../src/nn/module.js";
+import { BatchNorm2d } from "../../src/nn/layers/batchnorm.js";
+import { Conv2d } from "../../src/nn/layers/conv.js";
+import { Linear } from "../../src/nn/layers/linear.js";
+import { inferencePlanSteps, setInferencePlans } from "../../src/nn/plan.js";
+
+/** Running statistics and affine parameters far from their defaults. */
+function randomizeBatchNorms(model: Module, seed: number): void {
+  const g = new nb.Generator(seed);
+  for (const m of model.modules()) {
+    if (!(m instanceof BatchNorm2d)) continue;
+    const c = m.numFeatures;
+    m.runningMean!.data.set(nb.randn([c], { generator: g }).data);
+    m.runningVar!.data.set(nb.rand([c], { generator: g }).data.map((v) => 0.5 + v));
+  }
+}
+
+/** The forward without plans: what every planned call must equal, bit for bit. */
+function eager(model: Module, x: nb.Tensor): number[] {
+  const previous = setInferencePlans(false);
+  try {
+    return Array.from(nb.noGrad(() => model.call(x)).data);
+  } finally {
+    setInferencePlans(previous);
+  }
+}
+
+function assertSame(got: nb.Tensor, want: number[], what: string): void {
+  assert.equal(got.numel, want.length, `${what}: size`);
+  got.data.forEach((v, i) => {
+    if (!Object.is(v, want[i])) assert.fail(`${what}[${i}]: planned ${v}, forward ${want[i]}`);
+  });
+}
+
+const input = (model: string, n: number, seed: number) =>
+  nb.randn(model === "fmnist-cnn" ? [n, 1, 28, 28] : [n, 3, 32, 32], { generator: new nb.Generator(seed) });
+
+// (MobileNetV2's classifier has a Dropout, which plans do not trust yet: it runs its forward.)
+for (const [name, planned] of [
+  ["fmnist-cnn", true],
+  ["resnet20", true],
+  ["resnet18", true],
+  ["mobilenet_v2", false],
+] as const) {
+  test(`${name}: planned calls give the forward's bits for each new input, in new tensors`, () => {
+    const model = createModel(name, { numClasses: 10 });
+    randomizeBatchNorms(model, 1);
+    model.eval();
+    for (const n of [1, 2]) {
+      const results: [nb.Tensor, number[]][] = [];
+      for (let seed = 0; seed < 4; seed++) {
+        const x = input(name, n, seed);
+        const want = eager(model, x);
+        results.push([nb.noGrad(() => model.call(x)), want]);
+      }
+      assert.equal(inferencePlanSteps(model) >= 4, planned, `${name}: planned`);
+      // Each result is still its own after later calls (a replay writes into the plan's buffers).
+      results.forEach(([got, want], i) => assertSame(got, want, `${name} batch ${n} call ${i}`));
+    }
+  });
+}
+
+test("a replay reads parameters and statistics changed in place, and sees new fields, hooks and modes", () => {
+  const model = createModel("resnet20", { numClasses: 10 }) as Module & { fc: Linear };
+  const replacement = new Linear(64, 10); // (made first: making a module counts as a structural change)
+  randomizeBatchNorms(model, 2);
+  model.eval();
+  const x = input("resnet20", 1, 5);
+  const check = (what: string) => {
+    const want = eager(model, x);
+    assertSame(
+      nb.noGrad(() => model.call(x)),
+      want,
+      what,
+    );
+  };
+  check("first call");
+  check("replayed");
+  assert.ok(inferencePlanSteps(model) > 0);
+  const conv = [...model.modules()].find((m) => m instanceof Conv2d) as Conv2d;
+  conv.weight.data[0] = 3;
+  check("conv weight changed in place");
+  const bn = [...model.modules()].find((m) => m instanceof BatchNorm2d) as BatchNorm2d;
+  bn.runningVar!.data[1] = 9;
+  check("running variance changed in place");
+  (bn as unknown as { eps: number }).eps = 0.5; // (readonly to TypeScript, not to JavaScript)
+  check("eps changed");
+  // A field replaced without registerModule (the forward reads the field).
+  (model as unknown as { fc: Linear }).fc = replacement;
+  check("fc replaced");
+  let seen = 0;
+  const handle = model.fc.registerForwardHook(() => {
+    seen++;
+  });
+  check("hook added");
+  assert.equal(seen, 2, "the hook ran in both calls");
+  handle.remove();
+  check("hook removed");
+  // Training mode: batch statistics (nothing is planned), then back to eval.
+  model.train();
+  const train = Array.from(nb.noGrad(() => model.call(x)).data);
+  assert.notDeepEqual(train, eager(model.eval(), x));
+  check("back in eval mode");
+});
+
+test("a new input shape, a non-contiguous input and grad mode all run correctly", () => {
+  const model = createModel("fmnist-cnn", { numClasses: 10 });
+  randomizeBatchNorms(model, 3);
+  model.eval();
+  const x1 = input("fmnist-cnn", 1, 1);
+  nb.noGrad(() => model.call(x1));
+  nb.noGrad(() => model.call(x1));
+  const x3 = input("fmnist-cnn", 3, 2);
+  assertSame(
+    nb.noGrad(() => model.call(x3)),
+    eager(model, x3),
+    "batch 3 after batch 1",
+  );
+  const strided = nb.randn([1, 1, 28, 56]).slice(3, 0, 28); // every other... a view with offset 0, strides not contiguous
+  assertSame(
+    nb.noGrad(() => model.call(strided)),
+    eager(model, strided),
+    "non-contiguous input",
+  );
+  // With autograd on, nothing is planned: the result has a graph.
+  const y = model.call(x1);
+  assert.ok(y.gradFn !== null);
+});
+
+test("a module the plan cannot account for runs its forward every time", () => {
+  // A user subclass is never trusted: its forward may do anything between kernels.
+  class Scaled extends Module {
+    readonly conv = this.registerModule("conv", new Conv2d(1, 4, 3));
+    factor = 1;
+    forward(x: nb.Tensor): nb.Tensor {
+      return this.conv.call(x).mul(this.factor).relu().add(1).mul(2);
+    }
+  }
+  const model = new Scaled().eval();
+  const x = nb.randn([1, 1, 8, 8]);
+  const first = Array.from(nb.noGrad(() => model.call(x)).data);
+  nb.noGrad(() => model.call(x));
+  assert.equal(inferencePlanSteps(model), 0);
+  model.factor = 3;
+  const third = Array.from(nb.noGrad(() => model.call(x)).data);
+  assert.notDeepEqual(first, third);
+});
