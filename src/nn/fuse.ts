@@ -261,9 +261,10 @@ export function canFuseConvPair(m: ConvPair): boolean {
 /**
  * relu(bn2(conv2(relu(bn1(conv1(x))))) + residual), when canFuseConvPair(m): for a batch, one
  * conv2dPairFused call (the native backend runs each image through both convolutions with the
- * intermediate kept in cache, in its own layout: resnet20 at batch 256, 1.11× per forward); for a
- * single image, two conv2dFused calls, as the pair measured ~5 % slower there (scratch A/B in
- * one process; batch-1 convolutions split each image between threads, one convolution at a time).
+ * intermediate kept in cache, in its own layout: resnet20 at batch 256, 1.10× per forward with
+ * `bench/native/ab.ts NABLA_WINOGRAD_PAIR 0 1`); for a single image, two conv2dFused calls, as the
+ * pair measured ~5 % slower there (a scratch A/B; batch-1 convolutions split each image between
+ * threads, one convolution at a time).
  */
 export function runFusedConvPair(m: ConvPair, x: Tensor, residual: Tensor): Tensor {
   const [conv1, bn1, conv2, bn2] = [

@@ -4,8 +4,9 @@
 // JavaScript of the modules and ops between them (bench/native/replay.ts), where an onnxruntime
 // session runs its kernels back to back. So under noGrad, a module whose whole tree is built-in
 // layers (graph_owned.ts's keepsNoReference: exact nabla classes, no hooks) and in eval mode
-// records the kernel calls of one forward and, while nothing that forward depended on has
-// changed, replays them on the next inputs of the same shape instead of running the forward.
+// records the kernel calls of one forward (its second call, so one-off calls never pay for a
+// recording) and, while nothing that forward depended on has changed, replays them on the next
+// inputs of the same shape instead of running the forward.
 //
 // A replay computes exactly what the forward would have: the same kernels, in the same order, on
 // the same arguments, with the new input's storage in place of the recorded one. What the
@@ -84,6 +85,8 @@ const plans = new WeakMap<AnyModule, Plan[]>();
 const MAX_PLANS_PER_MODULE = 4;
 /** Modules refused at a structure version (they run their forward until the tree changes). */
 const refused = new WeakMap<AnyModule, number>();
+/** The structure version at each module's last unplanned call. */
+const seen = new WeakMap<AnyModule, number>();
 let recording = false;
 
 setCallHook(planned);
@@ -95,9 +98,16 @@ function planned(module: AnyModule, inputs: unknown[]): unknown {
   if (!(x instanceof Tensor) || !plainInput(x)) return undefined;
   const plan = plans.get(module)?.find((p) => p.dtype === x.dtype && shapesEqual(p.shape, x.shape));
   if (plan !== undefined && stillValid(plan)) return replay(plan, x);
-  if (refused.get(module) === moduleStructureVersion() || x.numel > MAX_INPUT_ELEMENTS) return undefined;
+  const version = moduleStructureVersion();
+  if (refused.get(module) === version || x.numel > MAX_INPUT_ELEMENTS) return undefined;
   if (!keepsNoReference(module) || [...module.modules()].some((m) => m.training)) {
-    refused.set(module, moduleStructureVersion());
+    refused.set(module, version);
+    return undefined;
+  }
+  // Record on the second call at this structure version: a loop that switches train() and eval()
+  // every step, or a single call, never pays for a recording it would not replay.
+  if (seen.get(module) !== version) {
+    seen.set(module, version);
     return undefined;
   }
   return record(module, x);

@@ -153,3 +153,19 @@ test("a module the plan cannot account for runs its forward every time", () => {
   const third = Array.from(nb.noGrad(() => model.call(x)).data);
   assert.notDeepEqual(first, third);
 });
+
+test("a plan is recorded on the second call at a structure version, so mode switches every call never record", () => {
+  const model = createModel("fmnist-cnn", { numClasses: 10 }).eval();
+  const x = input("fmnist-cnn", 1, 4);
+  nb.noGrad(() => model.call(x));
+  assert.equal(inferencePlanSteps(model), 0);
+  nb.noGrad(() => model.call(x));
+  assert.ok(inferencePlanSteps(model) > 0);
+  const other = createModel("fmnist-cnn", { numClasses: 10 });
+  for (let step = 0; step < 3; step++) {
+    other.train(); // (a training step would run here)
+    other.eval();
+    nb.noGrad(() => other.call(x));
+  }
+  assert.equal(inferencePlanSteps(other), 0);
+});
