@@ -5,8 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as nb from "../../src/index.js";
+import { randomizeBatchNorms } from "../support/batchnorm.js";
 import { createModel } from "../../src/models/index.js";
-import { Module } from "../../src/nn/module.js";
 import { BatchNorm2d } from "../../src/nn/layers/batchnorm.js";
 import { Conv2d } from "../../src/nn/layers/conv.js";
 import { ReLU } from "../../src/nn/layers/activation.js";
@@ -17,19 +17,6 @@ import { runFusedChain, runFusedLinear } from "../../src/nn/fuse.js";
 import { linearFused } from "../../src/autograd/ops/linear_fused.js";
 import { conv2dFused, conv2dPairFused } from "../../src/autograd/ops/conv_fused.js";
 import { ShapeError } from "../../src/errors.js";
-
-/** Running statistics and affine parameters far from their defaults, so folding matters. */
-function randomizeBatchNorms(model: Module, seed: number): void {
-  const g = new nb.Generator(seed);
-  for (const m of model.modules()) {
-    if (!(m instanceof BatchNorm2d)) continue;
-    const c = m.numFeatures;
-    m.runningMean!.data.set(nb.randn([c], { generator: g }).data);
-    m.runningVar!.data.set(nb.rand([c], { generator: g }).data.map((v) => 0.5 + v));
-    m.weight!.data.set(nb.randn([c], { generator: g }).data);
-    m.bias!.data.set(nb.randn([c], { generator: g }).data);
-  }
-}
 
 function assertClose(got: nb.Tensor, want: nb.Tensor, what: string): void {
   assert.deepEqual(got.shape, want.shape, `${what}: shape`);

@@ -5,23 +5,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as nb from "../../src/index.js";
+import { randomizeBatchNorms } from "../support/batchnorm.js";
 import { createModel } from "../../src/models/index.js";
 import { Module } from "../../src/nn/module.js";
 import { BatchNorm2d } from "../../src/nn/layers/batchnorm.js";
 import { Conv2d } from "../../src/nn/layers/conv.js";
 import { Linear } from "../../src/nn/layers/linear.js";
 import { inferencePlanSteps, setInferencePlans } from "../../src/nn/plan.js";
-
-/** Running statistics and affine parameters far from their defaults. */
-function randomizeBatchNorms(model: Module, seed: number): void {
-  const g = new nb.Generator(seed);
-  for (const m of model.modules()) {
-    if (!(m instanceof BatchNorm2d)) continue;
-    const c = m.numFeatures;
-    m.runningMean!.data.set(nb.randn([c], { generator: g }).data);
-    m.runningVar!.data.set(nb.rand([c], { generator: g }).data.map((v) => 0.5 + v));
-  }
-}
 
 /** The forward without plans: what every planned call must equal, bit for bit. */
 function eager(model: Module, x: nb.Tensor): number[] {
@@ -52,7 +42,7 @@ for (const [name, planned] of [
 ] as const) {
   test(`${name}: planned calls give the forward's bits for each new input, in new tensors`, () => {
     const model = createModel(name, { numClasses: 10 });
-    randomizeBatchNorms(model, 1);
+    randomizeBatchNorms(model, 1, false);
     model.eval();
     for (const n of [1, 2]) {
       const results: [nb.Tensor, number[]][] = [];
@@ -71,7 +61,7 @@ for (const [name, planned] of [
 test("a replay reads parameters and statistics changed in place, and sees new fields, hooks and modes", () => {
   const model = createModel("resnet20", { numClasses: 10 }) as Module & { fc: Linear };
   const replacement = new Linear(64, 10); // (made first: making a module counts as a structural change)
-  randomizeBatchNorms(model, 2);
+  randomizeBatchNorms(model, 2, false);
   model.eval();
   const x = input("resnet20", 1, 5);
   const check = (what: string) => {
@@ -113,7 +103,7 @@ test("a replay reads parameters and statistics changed in place, and sees new fi
 
 test("a new input shape, a non-contiguous input and grad mode all run correctly", () => {
   const model = createModel("fmnist-cnn", { numClasses: 10 });
-  randomizeBatchNorms(model, 3);
+  randomizeBatchNorms(model, 3, false);
   model.eval();
   const x1 = input("fmnist-cnn", 1, 1);
   nb.noGrad(() => model.call(x1));
