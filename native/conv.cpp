@@ -145,6 +145,14 @@ struct RunSource final : MatSource {
   }
 };
 
+// v[0, n) copied to dst and zero-filled to n_pad (an epilogue vector padded to whole register
+// blocks); null stays null.
+const float* padded_vector(const float* v, int64_t n, int64_t n_pad, float* dst) {
+  if (v == nullptr) return nullptr;
+  std::fill(std::copy(v, v + n, dst), dst + n_pad, 0.f);
+  return dst;
+}
+
 // Geometry of the "padded grid" formulation of a stride-1 convolution: the input zero-padded to
 // Hp × Wp, the output computed for outH × Wp positions (columns ow >= outW are discarded).
 struct PaddedGrid {
@@ -455,13 +463,8 @@ void direct_forward(const float* x, const float* w, const ConvParams& p, const D
   if (!split_blocks)
     for (int64_t ob = 0; ob < O_pad; ob += OB)
       kChannelsLastAvx512(w + ob * taps, std::min(OB, p.o - ob), taps, wpk + ob * taps, OB);
-  auto padded = [&](const float* v, float* dst) -> const float* {
-    if (v == nullptr) return nullptr;
-    std::fill(std::copy(v, v + p.o, dst), dst + O_pad, 0.f);
-    return dst;
-  };
-  const float* scale = padded(e.scale, wpk + O_pad * taps);
-  const float* shift = padded(e.shift, wpk + O_pad * taps + O_pad);
+  const float* scale = padded_vector(e.scale, p.o, O_pad, wpk + O_pad * taps);
+  const float* shift = padded_vector(e.shift, p.o, O_pad, wpk + O_pad * taps + O_pad);
   const PaddedGrid pg(p);
   int64_t* tap_off = reinterpret_cast<int64_t*>(wpk + O_pad * taps + 2 * O_pad);
   for (int64_t c = 0, k = 0; c < p.c; c++)
@@ -846,13 +849,8 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
   const double flops = 2.0 * p.n * p.o * P * p.c * 9;
   const int threads = threads_for(flops, 1 << 18);
   float* epi = scratch(kScratchWinoE, static_cast<size_t>(2 * O_pad));  // the padded epilogue
-  auto padded = [&](const float* v, float* dst) -> const float* {
-    if (v == nullptr) return nullptr;
-    std::fill(std::copy(v, v + p.o, dst), dst + O_pad, 0.f);
-    return dst;
-  };
-  const float* scale = padded(e.scale, epi);
-  const float* shift = padded(e.shift, epi + O_pad);
+  const float* scale = padded_vector(e.scale, p.o, O_pad, epi);
+  const float* shift = padded_vector(e.shift, p.o, O_pad, epi + O_pad);
   if (p.n < threads && winograd_forward_blocks(x, w, p, plan, y, scale, shift, e, threads)) return;
   const float* U = winograd_weights(w, p, O_pad, p.n >= threads ? 1 : threads);
   // Tiles per chunk, a multiple of the GEMM block.
@@ -927,15 +925,10 @@ bool winograd_pair_forward(const float* x, const float* w1, const ConvParams& p1
   if (p1.n < threads) return false;
   // The epilogues padded to whole vectors: [scale1 | shift1 | scale2 | shift2].
   float* epi = scratch(kScratchWinoE, static_cast<size_t>(2 * (O1 + O2)));
-  auto padded = [](const float* v, int64_t n, int64_t n_pad, float* dst) -> const float* {
-    if (v == nullptr) return nullptr;
-    std::fill(std::copy(v, v + n, dst), dst + n_pad, 0.f);
-    return dst;
-  };
-  const float* scale1 = padded(e1.scale, p1.o, O1, epi);
-  const float* shift1 = padded(e1.shift, p1.o, O1, epi + O1);
-  const float* scale2 = padded(e2.scale, p2.o, O2, epi + 2 * O1);
-  const float* shift2 = padded(e2.shift, p2.o, O2, epi + 2 * O1 + O2);
+  const float* scale1 = padded_vector(e1.scale, p1.o, O1, epi);
+  const float* shift1 = padded_vector(e1.shift, p1.o, O1, epi + O1);
+  const float* scale2 = padded_vector(e2.scale, p2.o, O2, epi + 2 * O1);
+  const float* shift2 = padded_vector(e2.shift, p2.o, O2, epi + 2 * O1 + O2);
   const float* U1 = winograd_weights(w1, p1, O1, 1);
   const float* U2 = winograd_weights(w2, p2, O2, 1);
   WinogradImage g1 = winograd_geometry(p1, O1), g2 = winograd_geometry(p2, O2);

@@ -127,11 +127,9 @@ export function conv2dPairFused(
   second: FusedConv,
   residual: Tensor | null = null,
 ): Tensor {
-  const recorded =
-    isGradEnabled() &&
-    [x, first.weight, first.epilogue.scale, first.epilogue.shift, second.weight, second.epilogue.scale]
-      .concat([second.epilogue.shift, residual])
-      .some((t) => t?.requiresGrad);
+  const operands = [x, residual, first.weight, second.weight];
+  for (const e of [first.epilogue, second.epilogue]) operands.push(e.scale ?? null, e.shift ?? null);
+  const recorded = isGradEnabled() && operands.some((t) => t?.requiresGrad);
   if (recorded) {
     const mid = conv2dFused(x, first.weight, first.epilogue, first.options);
     return conv2dFused(mid, second.weight, { ...second.epilogue, residual }, second.options);

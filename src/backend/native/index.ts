@@ -298,24 +298,23 @@ export function nativeInfo(): NativeInfo | null {
 
 const convParams = new Int32Array(16);
 function packConv(p: Conv2dParams, into = convParams): Int32Array {
-  const convParams = into;
-  convParams[0] = p.n;
-  convParams[1] = p.c;
-  convParams[2] = p.h;
-  convParams[3] = p.w;
-  convParams[4] = p.o;
-  convParams[5] = p.kh;
-  convParams[6] = p.kw;
-  convParams[7] = p.strideH;
-  convParams[8] = p.strideW;
-  convParams[9] = p.padH;
-  convParams[10] = p.padW;
-  convParams[11] = p.dilationH;
-  convParams[12] = p.dilationW;
-  convParams[13] = p.groups;
-  convParams[14] = p.outH;
-  convParams[15] = p.outW;
-  return convParams;
+  into[0] = p.n;
+  into[1] = p.c;
+  into[2] = p.h;
+  into[3] = p.w;
+  into[4] = p.o;
+  into[5] = p.kh;
+  into[6] = p.kw;
+  into[7] = p.strideH;
+  into[8] = p.strideW;
+  into[9] = p.padH;
+  into[10] = p.padW;
+  into[11] = p.dilationH;
+  into[12] = p.dilationW;
+  into[13] = p.groups;
+  into[14] = p.outH;
+  into[15] = p.outW;
+  return into;
 }
 
 // conv2dPairFused's second convolution.
