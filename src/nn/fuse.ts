@@ -57,7 +57,7 @@ export type Folded = { scale: Tensor | null; shift: Tensor | null };
 
 /**
  * Told of every fold a fused forward uses (nn/plan.ts: an inference plan keeps the folded arrays
- * and checks, before each replay, that foldBatchNormCached still returns the same fold).
+ * and checks, before each replay, that each is still current: foldIsCurrent).
  */
 let foldListener: ((conv: Conv2d, bn: BatchNorm2d, folded: Folded) => void) | null = null;
 
@@ -119,6 +119,35 @@ function sameValues(saved: ArrayLike<number>[], now: (ArrayLike<number> | null)[
     }
   }
   return true;
+}
+
+/** Whether the saved copy `saved` still equals t's values (an absent t was saved as []). */
+function sameAsSaved(saved: ArrayLike<number>, t: Tensor | null | undefined): boolean {
+  if (!t) return saved.length === 0;
+  const now = values(t);
+  return saved instanceof Float32Array && now instanceof Float32Array
+    ? sameFloat32(saved, now)
+    : sameAny(saved, now);
+}
+
+/**
+ * Whether foldBatchNormCached(conv, bn) would return `folded` now: it is the cached fold, and
+ * everything it was computed from still holds the same values. The same test as the cache's,
+ * without building the list of inputs (an inference plan asks this for every fold before every
+ * replay: 21 times per resnet20 call).
+ */
+export function foldIsCurrent(conv: Conv2d, bn: BatchNorm2d, folded: Folded): boolean {
+  const hit = foldCache.get(bn);
+  if (hit === undefined || hit.folded !== folded || hit.conv !== conv || hit.eps !== bn.eps) return false;
+  if (hit.dtype !== conv.weight.dtype) return false;
+  const saved = hit.inputs;
+  return (
+    sameAsSaved(saved[0]!, bn.runningMean) &&
+    sameAsSaved(saved[1]!, bn.runningVar) &&
+    sameAsSaved(saved[2]!, bn.weight) &&
+    sameAsSaved(saved[3]!, bn.bias) &&
+    sameAsSaved(saved[4]!, conv.bias)
+  );
 }
 
 /** foldBatchNorm, reusing the previous fold while its inputs are unchanged. */

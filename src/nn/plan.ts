@@ -14,7 +14,7 @@
 // - the module tree (moduleStructureVersion: submodules, parameters, buffers, hooks), and every
 //   module's own fields (training flags, hyper-parameters, which tensor each field holds);
 // - the grad mode, the backend, and the input's shape, dtype and layout;
-// - every batch-norm fold the forward used (fuse.ts's foldBatchNormCached still returns it).
+// - every batch-norm fold the forward used (fuse.ts's foldIsCurrent: still the cached fold, and its inputs unchanged).
 // Parameters and buffers are passed to the kernels as their live storage, so in-place changes
 // (an optimizer step, loadStateDict) are simply read. While recording, every array a kernel
 // receives must be accounted for: the input, a parameter or buffer, the output of an earlier
@@ -31,7 +31,8 @@ import { getBackend, setConstantTap, withBackend } from "../backend/registry.js"
 import { isGradEnabled } from "../autograd/engine.js";
 import { moduleStructureVersion, setCallHook, type AnyModule } from "./module.js";
 import { keepsNoReference } from "./graph_owned.js";
-import { foldBatchNormCached, setFoldListener, type Folded } from "./fuse.js";
+import { sameFields, snapshotFields, type FieldState } from "./plan_fields.js";
+import { foldIsCurrent, setFoldListener, type Folded } from "./fuse.js";
 import type { Conv2d } from "./layers/conv.js";
 import type { BatchNorm2d } from "./layers/batchnorm.js";
 
@@ -61,12 +62,6 @@ interface Step {
   args: unknown[];
   /** Where the input's storage goes: [argument index, field name or null for the argument itself]. */
   input: [number, string | null][];
-}
-
-/** A module's own fields as the forward saw them (arrays of numbers by value, the rest by identity). */
-interface FieldState {
-  module: AnyModule;
-  values: unknown[];
 }
 
 interface Plan {
@@ -122,7 +117,7 @@ function plainInput(x: Tensor): boolean {
 function stillValid(plan: Plan): boolean {
   if (plan.version !== moduleStructureVersion() || plan.backend !== getBackend()) return false;
   for (const f of plan.fields) if (!sameFields(f)) return false;
-  for (const [conv, bn, folded] of plan.folds) if (foldBatchNormCached(conv, bn) !== folded) return false;
+  for (const [conv, bn, folded] of plan.folds) if (!foldIsCurrent(conv, bn, folded)) return false;
   return true;
 }
 
@@ -152,29 +147,6 @@ function copyOut(t: Tensor): Tensor {
 }
 
 // ---- recording ------------------------------------------------------------------------------------
-
-function snapshotFields(module: AnyModule): FieldState {
-  const values = Object.values(module).map((v) =>
-    Array.isArray(v) && v.every((e) => typeof e === "number") ? [...(v as number[])] : v,
-  );
-  return { module, values };
-}
-
-// (Object.values and one loop per module: reading the fields by name was megamorphic, ~70 µs
-// for resnet20's 60 modules.)
-function sameFields(f: FieldState): boolean {
-  const now = Object.values(f.module);
-  const then = f.values;
-  if (now.length !== then.length) return false;
-  for (let i = 0; i < then.length; i++) {
-    const a = now[i];
-    const b = then[i];
-    if (a === b) continue;
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    for (let j = 0; j < b.length; j++) if (a[j] !== b[j]) return false;
-  }
-  return true;
-}
 
 /** Runs module's forward on x while recording its kernel calls; keeps the plan if every array is accounted for. */
 function record(module: AnyModule, x: Tensor): Tensor {
