@@ -4,9 +4,14 @@
 // loads in worker_threads; the thread pool and scratch memory are shared by the process.
 #include <napi.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -73,6 +78,23 @@ int64_t int_arg(const Napi::CallbackInfo& info, size_t i) {
   return static_cast<int64_t>(d);
 }
 
+// A recorded run of kernel calls: one segment of an inference plan (src/nn/plan.ts), replayed
+// with a single call instead of one per kernel. While a program is recorded (planBegin … planEnd),
+// the kernels marked "recordable" below run as usual and also append themselves to it, with their
+// arguments already read and checked. planRun runs them again in order, the new input's data in
+// place of the recorded input's. The arrays stay the plan's: its JavaScript side keeps them alive
+// and checks before each run that none was detached.
+struct Program {
+  const float* input = nullptr;  // the recorded input's data
+  int64_t input_len = 0;
+  std::vector<std::function<void(const float*)>> steps;  // each is given the run's input data
+};
+
+// p, with the run's input `in` in place of the recorded input `rec` (null outside programs).
+inline const float* sub(const float* p, const float* rec, const float* in) {
+  return rec != nullptr && p == rec ? in : p;
+}
+
 class NablaAddon : public Napi::Addon<NablaAddon> {
  public:
   NablaAddon(Napi::Env env, Napi::Object exports) {
@@ -101,11 +123,58 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
                              InstanceMethod("unary", &NablaAddon::Unary),
                              InstanceMethod("binary", &NablaAddon::Binary),
                              InstanceMethod("sgdStep", &NablaAddon::SgdStep),
+                             InstanceMethod("planBegin", &NablaAddon::PlanBegin),
+                             InstanceMethod("planSteps", &NablaAddon::PlanSteps),
+                             InstanceMethod("planEnd", &NablaAddon::PlanEnd),
+                             InstanceMethod("planRun", &NablaAddon::PlanRun),
                          });
     register_int8(env, exports);  // compress: int8Conv2d, int8Isa, int8SelectIsa
   }
 
  private:
+  std::unique_ptr<Program> recording_;  // the program being recorded, if any
+
+  // The recorded input's data while recording (null otherwise): the `rec` of sub().
+  const float* recorded_input() const { return recording_ ? recording_->input : nullptr; }
+
+  // Runs a recordable kernel call now (on the recorded input) and, while recording, appends it.
+  template <typename F>
+  void run_step(F step) {
+    step(recorded_input());
+    if (recording_) recording_->steps.emplace_back(std::move(step));
+  }
+
+  // planBegin(input): record the recordable kernel calls that follow, on this input.
+  Napi::Value PlanBegin(const Napi::CallbackInfo& info) {
+    const float* x = array_arg<float>(info, 0, 0, "input");
+    recording_ = std::make_unique<Program>();
+    recording_->input = x;
+    recording_->input_len = static_cast<int64_t>(info[0].As<Napi::TypedArray>().ElementLength());
+    return info.Env().Undefined();
+  }
+
+  // planSteps(): the calls recorded so far, or -1 when not recording.
+  Napi::Value PlanSteps(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), recording_ ? static_cast<double>(recording_->steps.size()) : -1);
+  }
+
+  // planEnd(): stop recording; the program (an opaque handle freed with it), or null if empty.
+  Napi::Value PlanEnd(const Napi::CallbackInfo& info) {
+    std::unique_ptr<Program> program = std::move(recording_);
+    if (!program || program->steps.empty()) return info.Env().Null();
+    return Napi::External<Program>::New(info.Env(), program.release(), [](Napi::Env, Program* p) { delete p; });
+  }
+
+  // planRun(program, input): the program's calls, in order, on this input.
+  Napi::Value PlanRun(const Napi::CallbackInfo& info) {
+    if (!info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "planRun: expected a program");
+    const Program* program = info[0].As<Napi::External<Program>>().Data();
+    const float* x = array_arg<float>(info, 1, program->input_len, "input");
+    for (const auto& step : program->steps) step(x);
+    report_scratch(info.Env());
+    return info.Env().Undefined();
+  }
+
   // Tells V8 about scratch memory grown (or freed by exiting threads) since the last report.
   static void report_scratch(Napi::Env env) {
     const int64_t now = g_scratch_bytes.load();
@@ -143,22 +212,14 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     return info.Env().Undefined();
   }
 
-  // matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB)
-  Napi::Value Matmul(const Napi::CallbackInfo& info) {
-    const int64_t batch = int_arg(info, 3), m = int_arg(info, 4), k = int_arg(info, 5), n = int_arg(info, 6);
-    const int64_t sa = int_arg(info, 7), sb = int_arg(info, 8);
-    const bool ta = info[9].ToBoolean(), tb = info[10].ToBoolean();
-    const int64_t last = batch > 0 ? batch - 1 : 0;
-    const float* a = array_arg<float>(info, 0, batch ? last * sa + m * k : 0, "a");
-    const float* b = array_arg<float>(info, 1, batch ? last * sb + k * n : 0, "b");
-    float* out = array_arg<float>(info, 2, batch * m * n, "out");
+  static void matmul(const float* a, const float* b, float* out, int64_t batch, int64_t m, int64_t k, int64_t n,
+                     int64_t sa, int64_t sb, bool ta, bool tb) {
     const double flops = 2.0 * m * n * k;
     const int threads = threads_for(flops * batch, 1 << 18);
     if (m <= kSmallM) {
       // A few rows (batch-1 linear layers): dot products / row updates, no packing.
       for (int64_t i = 0; i < batch; i++) gemm_small_m(m, n, k, a + i * sa, ta, b + i * sb, tb, out + i * m * n, threads);
-      report_scratch(info.Env());
-      return info.Env().Undefined();
+      return;
     }
     // Many small products: one whole product per thread; otherwise threads inside each GEMM.
     const int outer = (batch >= threads && flops < 1e8) ? threads : 1;
@@ -171,6 +232,19 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
         gemm(m, n, k, {&as, ta}, {&bs, tb}, out + i * m * n, n, 1, false, inner);
       }
     });
+  }
+
+  // matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB); recordable
+  Napi::Value Matmul(const Napi::CallbackInfo& info) {
+    const int64_t batch = int_arg(info, 3), m = int_arg(info, 4), k = int_arg(info, 5), n = int_arg(info, 6);
+    const int64_t sa = int_arg(info, 7), sb = int_arg(info, 8);
+    const bool ta = info[9].ToBoolean(), tb = info[10].ToBoolean();
+    const int64_t last = batch > 0 ? batch - 1 : 0;
+    const float* a = array_arg<float>(info, 0, batch ? last * sa + m * k : 0, "a");
+    const float* b = array_arg<float>(info, 1, batch ? last * sb + k * n : 0, "b");
+    float* out = array_arg<float>(info, 2, batch * m * n, "out");
+    const float* rec = recorded_input();
+    run_step([=](const float* in) { matmul(sub(a, rec, in), sub(b, rec, in), out, batch, m, k, n, sa, sb, ta, tb); });
     report_scratch(info.Env());
     return info.Env().Undefined();
   }
@@ -196,7 +270,7 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     return info.Env().Undefined();
   }
 
-  // conv2dFused(x, w, params, out, scale|null, shift|null, residual|null, relu, pool, relu6?)
+  // conv2dFused(x, w, params, out, scale|null, shift|null, residual|null, relu, pool, relu6?); recordable
   Napi::Value Conv2dFused(const Napi::CallbackInfo& info) {
     const ConvParams p = conv_params(info, 2);
     ConvEpilogue e;
@@ -213,7 +287,12 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     e.residual = optional_array_arg<float>(info, 6, p.n * p.o * p.oh * p.ow, "residual");
     if (e.pool && e.residual != nullptr)
       throw Napi::RangeError::New(info.Env(), "conv2dFused: pool and residual cannot be combined");
-    conv2d_forward_fused(x, w, p, y, e);
+    const float* rec = recorded_input();
+    run_step([=](const float* in) {
+      ConvEpilogue ep = e;
+      ep.residual = sub(e.residual, rec, in);
+      conv2d_forward_fused(sub(x, rec, in), w, p, y, ep);
+    });
     report_scratch(info.Env());
     return info.Env().Undefined();
   }
@@ -241,7 +320,12 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     e2.shift = optional_array_arg<float>(info, 11, p2.o, "shift2");
     e2.residual = optional_array_arg<float>(info, 12, p2.n * p2.o * p2.oh * p2.ow, "residual");
     float* y = array_arg<float>(info, 15, p2.n * p2.o * p2.oh * p2.ow, "out");
-    conv2d_pair_forward(x, w1, p1, e1, mid, w2, p2, e2, y);
+    const float* rec = recorded_input();
+    run_step([=](const float* in) {
+      ConvEpilogue second = e2;
+      second.residual = sub(e2.residual, rec, in);
+      conv2d_pair_forward(sub(x, rec, in), w1, p1, e1, mid, w2, p2, second, y);
+    });
     report_scratch(info.Env());
     return info.Env().Undefined();
   }
@@ -277,13 +361,14 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     return p;
   }
 
-  // maxPool2d(x, params Int32Array[14], out, indices)
+  // maxPool2d(x, params Int32Array[14], out, indices); recordable
   Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
     const PoolParams p = pool_params(info, 1);
     const float* x = array_arg<float>(info, 0, p.n * p.c * p.h * p.w, "x");
     float* y = array_arg<float>(info, 2, p.n * p.c * p.oh * p.ow, "out");
     int32_t* idx = array_arg<int32_t>(info, 3, p.n * p.c * p.oh * p.ow, "indices");
-    max_pool2d(x, p, y, idx);
+    const float* rec = recorded_input();
+    run_step([=](const float* in) { max_pool2d(sub(x, rec, in), p, y, idx); });
     return info.Env().Undefined();
   }
 
@@ -365,7 +450,7 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     return info.Env().Undefined();
   }
 
-  // channelAffine(x, n, c, inner, scale, shift, relu, out, residual?)
+  // channelAffine(x, n, c, inner, scale, shift, relu, out, residual?); recordable
   Napi::Value ChannelAffine(const Napi::CallbackInfo& info) {
     const int64_t n = int_arg(info, 1), c = int_arg(info, 2), inner = int_arg(info, 3);
     const float* x = array_arg<float>(info, 0, n * c * inner, "x");
@@ -374,7 +459,10 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     const bool relu = info[6].ToBoolean();
     float* out = array_arg<float>(info, 7, n * c * inner, "out");
     const float* residual = optional_array_arg<float>(info, 8, n * c * inner, "residual");
-    channel_affine(x, n, c, inner, scale, shift, relu, out, residual);
+    const float* rec = recorded_input();
+    run_step([=](const float* in) {
+      channel_affine(sub(x, rec, in), n, c, inner, scale, shift, relu, out, sub(residual, rec, in));
+    });
     return info.Env().Undefined();
   }
 
@@ -394,24 +482,26 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     return info.Env().Undefined();
   }
 
-  // reduce(opCode, x, outer, size, inner, out)
+  // reduce(opCode, x, outer, size, inner, out); recordable
   Napi::Value Reduce(const Napi::CallbackInfo& info) {
     const int op = static_cast<int>(int_arg(info, 0));
     const int64_t outer = int_arg(info, 2), size = int_arg(info, 3), inner = int_arg(info, 4);
     if (op >= kReduceCount) throw Napi::RangeError::New(info.Env(), "reduce: unknown op");
     const float* x = array_arg<float>(info, 1, outer * size * inner, "x");
     float* out = array_arg<float>(info, 5, outer * inner, "out");
-    reduce(op, x, outer, size, inner, out);
+    const float* rec = recorded_input();
+    run_step([=](const float* in) { reduce(op, sub(x, rec, in), outer, size, inner, out); });
     return info.Env().Undefined();
   }
 
-  // softmax(log, x, outer, size, inner, out)
+  // softmax(log, x, outer, size, inner, out); recordable
   Napi::Value Softmax(const Napi::CallbackInfo& info) {
     const bool log = info[0].ToBoolean();
     const int64_t outer = int_arg(info, 2), size = int_arg(info, 3), inner = int_arg(info, 4);
     const float* x = array_arg<float>(info, 1, outer * size * inner, "x");
     float* out = array_arg<float>(info, 5, outer * size * inner, "out");
-    softmax(log, x, outer, size, inner, out);
+    const float* rec = recorded_input();
+    run_step([=](const float* in) { softmax(log, sub(x, rec, in), outer, size, inner, out); });
     return info.Env().Undefined();
   }
 
@@ -447,7 +537,7 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     return ndim;
   }
 
-  // unary(opCode, x, meta, out)
+  // unary(opCode, x, meta, out); recordable
   Napi::Value Unary(const Napi::CallbackInfo& info) {
     const int op = static_cast<int>(int_arg(info, 0));
     if (op >= kUnaryCount) throw Napi::RangeError::New(info.Env(), "unary: unknown op");
@@ -455,11 +545,19 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     View v[1];
     const int nd = read_meta(info, 2, 1, shape, v, &total);
     float* out = array_arg<float>(info, 3, total, "out");
-    unary(op, v[0], nd, shape, out);
+    const float* rec = recorded_input();
+    const View x = v[0];
+    std::array<int64_t, kMaxDims> dims{};
+    std::copy(shape, shape + nd, dims.begin());
+    run_step([=](const float* in) {
+      View xv = x;
+      xv.data = sub(x.data, rec, in);
+      unary(op, xv, nd, dims.data(), out);
+    });
     return info.Env().Undefined();
   }
 
-  // binary(opCode, a, b, meta, out)
+  // binary(opCode, a, b, meta, out); recordable
   Napi::Value Binary(const Napi::CallbackInfo& info) {
     const int op = static_cast<int>(int_arg(info, 0));
     if (op >= kBinaryCount) throw Napi::RangeError::New(info.Env(), "binary: unknown op");
@@ -473,7 +571,16 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     } else {
       out_f = array_arg<float>(info, 4, total, "out");
     }
-    binary(op, v[0], v[1], nd, shape, out_f, out_u);
+    const float* rec = recorded_input();
+    const View a = v[0], b = v[1];
+    std::array<int64_t, kMaxDims> dims{};
+    std::copy(shape, shape + nd, dims.begin());
+    run_step([=](const float* in) {
+      View av = a, bv = b;
+      av.data = sub(a.data, rec, in);
+      bv.data = sub(b.data, rec, in);
+      binary(op, av, bv, nd, dims.data(), out_f, out_u);
+    });
     return info.Env().Undefined();
   }
 };

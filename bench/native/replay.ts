@@ -1,6 +1,7 @@
 // How much of a batch-1 inference call is the kernels, and how much everything around them: the
 // model's forward under noGrad (inference plans off), the same call with plans on (src/nn/plan.ts:
-// guards, then the recorded kernel calls), and those kernel calls replayed bare (recorded here
+// guards, then the recorded kernel calls, as native programs: src/nn/plan_replay.ts), the same
+// with the programs off (each kernel call on its own), and those kernel calls replayed bare (recorded here
 // from one forward, with the same arguments and buffers, so each kernel still reads what the
 // previous one wrote). Forward − bare replay is what the JavaScript between the kernels costs,
 // including the caches it and the kernels take from each other.
@@ -45,14 +46,21 @@ const replay = () => {
 
 // Alternating blocks, the median per call of each.
 const per = batch === 1 ? 300 : 5;
-const times: Record<"forward" | "planned" | "replay", number[]> = { forward: [], planned: [], replay: [] };
+const times: Record<"forward" | "planned" | "stepwise" | "replay", number[]> = {
+  forward: [],
+  planned: [],
+  stepwise: [],
+  replay: [],
+};
 for (let r = 0; r < 12; r++) {
   for (const [what, run] of [
     ["forward", forward],
     ["planned", forward],
+    ["stepwise", forward],
     ["replay", replay],
   ] as const) {
-    nn.setInferencePlans(what === "planned");
+    nn.setInferencePlans(what === "planned" || what === "stepwise");
+    nn.setInferencePrograms(what !== "stepwise");
     for (let i = 0; i < 20; i++) run();
     const t = performance.now();
     for (let i = 0; i < per; i++) run();
@@ -61,8 +69,10 @@ for (let r = 0; r < 12; r++) {
 }
 const median = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1]!;
 const [f, p, k] = [median(times.forward), median(times.planned), median(times.replay)];
+const s = median(times.stepwise);
 console.log(
   `${name} batch ${batch}: forward ${f.toFixed(1)} µs, planned ${p.toFixed(1)} µs (${(f / p).toFixed(2)}x), ` +
+    `planned without programs ${s.toFixed(1)} µs (programs ${(s / p).toFixed(2)}x), ` +
     `its ${calls.length} kernel calls replayed bare ${k.toFixed(1)} µs ` +
     `(${((100 * (f - k)) / f).toFixed(0)} % of the forward is outside the kernels)`,
 );

@@ -343,4 +343,27 @@ export interface Backend {
   recycle?(buffer: ArrayBuffer): void;
   /** The kernels this backend implements; the rest fall back to the reference backend. */
   readonly kernels: Partial<Kernels>;
+  /** Recorded runs of kernel calls, replayed in one call (absent: the backend has none). */
+  readonly programs?: KernelPrograms;
 }
+
+/**
+ * Programs: a backend's own recording of a run of its kernel calls, replayed with a single call
+ * (an inference plan's segments, nn/plan.ts; a native backend saves a crossing into native code
+ * per kernel). Between begin and end, each kernel call that the backend can record runs as usual
+ * and is also appended. A program keeps reading and writing the arrays of its recorded calls,
+ * except the recorded input, for which each run takes a new array of the same length.
+ */
+export interface KernelPrograms {
+  /** Start recording calls, on `input`; false when this input cannot be recorded (dtype). */
+  begin(input: TypedArray): boolean;
+  /** The calls recorded so far. */
+  recorded(): number;
+  /** Stop recording: the program, or null when nothing was recorded. */
+  end(): KernelProgram | null;
+  /** The program's calls, in order, with `input` (same dtype and length) for the recorded input. */
+  run(program: KernelProgram, input: TypedArray): void;
+}
+
+/** An opaque recorded program (see KernelPrograms). */
+export type KernelProgram = { readonly __program: unique symbol };

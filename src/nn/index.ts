@@ -13,6 +13,7 @@ export {
 } from "./module.js";
 export { Parameter } from "./parameter.js";
 export { setInferencePlans } from "./plan.js";
+export { setInferencePrograms } from "./plan_replay.js";
 export { Sequential, ModuleList, ModuleDict, type TensorModule } from "./containers.js";
 export { Linear, type LinearOptions } from "./layers/linear.js";
 export { Conv2d, type Conv2dLayerOptions } from "./layers/conv.js";

@@ -32,6 +32,7 @@ import { isGradEnabled } from "../autograd/engine.js";
 import { moduleStructureVersion, setCallHook, type AnyModule } from "./module.js";
 import { keepsNoReference } from "./graph_owned.js";
 import { sameFields, snapshotFields, type FieldState } from "./plan_fields.js";
+import { compile, replaySteps, runnable, type Compiled, type Step } from "./plan_replay.js";
 import { foldIsCurrent, setFoldListener, type Folded } from "./fuse.js";
 import type { Conv2d } from "./layers/conv.js";
 import type { BatchNorm2d } from "./layers/batchnorm.js";
@@ -57,13 +58,6 @@ const ACCUMULATING = new Set<KernelName>(["maxPool2dBackward", "scatterAdd"]);
 /** The byte a buffer from allocUninit holds while recording, until a kernel writes it. */
 const UNWRITTEN = 0xa5;
 
-interface Step {
-  fn: (...args: unknown[]) => unknown;
-  args: unknown[];
-  /** Where the input's storage goes: [argument index, field name or null for the argument itself]. */
-  input: [number, string | null][];
-}
-
 interface Plan {
   version: number;
   backend: Backend;
@@ -72,6 +66,8 @@ interface Plan {
   fields: FieldState[];
   folds: [Conv2d, BatchNorm2d, Folded][];
   steps: Step[];
+  /** The steps as the backend's programs (plan_replay.ts), or null: replayed one by one. */
+  compiled: Compiled | null;
   output: Tensor;
 }
 
@@ -116,23 +112,14 @@ function plainInput(x: Tensor): boolean {
 // (The input was matched to the plan by shape and dtype, and is plain.)
 function stillValid(plan: Plan): boolean {
   if (plan.version !== moduleStructureVersion() || plan.backend !== getBackend()) return false;
+  if (plan.compiled !== null && !runnable(plan.compiled)) return false;
   for (const f of plan.fields) if (!sameFields(f)) return false;
   for (const [conv, bn, folded] of plan.folds) if (!foldIsCurrent(conv, bn, folded)) return false;
   return true;
 }
 
 function replay(plan: Plan, x: Tensor): Tensor {
-  for (const step of plan.steps) {
-    if (step.input.length === 0) {
-      step.fn(...step.args);
-      continue;
-    }
-    const args = step.args.slice();
-    for (const [i, field] of step.input) {
-      args[i] = field === null ? x.storage : { ...(args[i] as object), [field]: x.storage };
-    }
-    step.fn(...args);
-  }
+  replaySteps(plan.steps, plan.compiled, x);
   return copyOut(plan.output);
 }
 
@@ -272,10 +259,15 @@ function record(module: AnyModule, x: Tensor): Tensor {
     fields,
     folds,
     steps,
+    compiled: null,
     output: output!,
   };
+  const result = copyOut(output!);
+  plan.compiled = compile(steps, x, real, (step) =>
+    step.args.flatMap((a) => (arraysIn(a) ?? []).map(([, array]) => array)),
+  );
   plans.set(module, [plan, ...others].slice(0, MAX_PLANS_PER_MODULE));
-  return copyOut(output!);
+  return result;
 }
 
 /**
@@ -293,6 +285,11 @@ function arraysIn(arg: unknown): [string | null, TypedArray][] | null {
   }
   return found;
 }
+/** How many backend programs module's newest inference plan runs (plan_replay.ts), for tests. */
+export function inferencePlanPrograms(module: AnyModule): number {
+  return plans.get(module)?.[0]?.compiled?.segments.filter((s) => s.program !== undefined).length ?? 0;
+}
+
 /** The number of kernel calls module's newest inference plan replays, or 0 without one (for tests). */
 export function inferencePlanSteps(module: AnyModule): number {
   return plans.get(module)?.[0]?.steps.length ?? 0;

@@ -11,7 +11,9 @@ import { Module } from "../../src/nn/module.js";
 import { BatchNorm2d } from "../../src/nn/layers/batchnorm.js";
 import { Conv2d } from "../../src/nn/layers/conv.js";
 import { Linear } from "../../src/nn/layers/linear.js";
-import { inferencePlanSteps, setInferencePlans } from "../../src/nn/plan.js";
+import { inferencePlanPrograms, inferencePlanSteps, setInferencePlans } from "../../src/nn/plan.js";
+import { setInferencePrograms } from "../../src/nn/plan_replay.js";
+import { getBackend } from "../../src/backend/registry.js";
 
 /** The forward without plans: what every planned call must equal, bit for bit. */
 function eager(model: Module, x: nb.Tensor): number[] {
@@ -52,8 +54,23 @@ for (const [name, planned] of [
         results.push([nb.noGrad(() => model.call(x)), want]);
       }
       assert.equal(inferencePlanSteps(model) >= 4, planned, `${name}: planned`);
+      // On the native backend a plan replays its calls as programs (plan_replay.ts).
+      const native = getBackend().programs !== undefined;
+      assert.equal(inferencePlanPrograms(model) > 0, planned && native, `${name}: programs`);
       // Each result is still its own after later calls (a replay writes into the plan's buffers).
       results.forEach(([got, want], i) => assertSame(got, want, `${name} batch ${n} call ${i}`));
+      // Step by step, the same bits.
+      const previous = setInferencePrograms(false);
+      try {
+        const x = input(name, n, 9);
+        assertSame(
+          nb.noGrad(() => model.call(x)),
+          eager(model, x),
+          `${name} batch ${n} without programs`,
+        );
+      } finally {
+        setInferencePrograms(previous);
+      }
     }
   });
 }
@@ -172,4 +189,25 @@ test("a plan is recorded on the second call at a structure version, so mode swit
     nb.noGrad(() => other.call(x));
   }
   assert.equal(inferencePlanSteps(other), 0);
+});
+
+test("a parameter whose buffer was detached makes the call fail cleanly, never read freed memory", () => {
+  const model = createModel("fmnist-cnn", { numClasses: 10 }).eval();
+  const x = input("fmnist-cnn", 1, 6);
+  nb.noGrad(() => model.call(x));
+  nb.noGrad(() => model.call(x)); // recorded (native: as programs holding the arrays' addresses)
+  const fc = [...model.modules()].find((m) => m instanceof Linear) as Linear;
+  const buffer = fc.weight.storage.buffer as ArrayBuffer;
+  structuredClone(buffer, { transfer: [buffer] });
+  assert.equal(fc.weight.storage.byteLength, 0, "detached");
+  if (getBackend().programs !== undefined) {
+    assert.throws(() => nb.noGrad(() => model.call(x)), /too short/);
+  } else {
+    // (The reference kernels read a detached array as empty, planned or not: NaN.)
+    assertSame(
+      nb.noGrad(() => model.call(x)),
+      eager(model, x),
+      "detached, reference kernels",
+    );
+  }
 });

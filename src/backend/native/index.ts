@@ -13,6 +13,8 @@ import type {
   BinaryOp,
   Conv2dParams,
   FusedConvStep,
+  KernelProgram,
+  KernelPrograms,
   Kernels,
   Pool2dParams,
   ReduceOp,
@@ -95,6 +97,14 @@ export interface NativeAddon {
   maxPool2d(x: Float32Array, params: Int32Array, out: Float32Array, indices: Int32Array): void;
   maxPool2dBackward(g: Float32Array, indices: Int32Array, params: Int32Array, out: Float32Array): void;
   reluBackward(g: Float32Array, y: Float32Array, out: Float32Array): void;
+  /** Record the recordable calls that follow (addon.cpp's Program), on this input. */
+  planBegin(input: Float32Array): void;
+  /** The calls recorded so far, or -1 when not recording. */
+  planSteps(): number;
+  /** Stop recording: the program, or null if it is empty. */
+  planEnd(): object | null;
+  /** Run a program, on this input. */
+  planRun(program: object, input: Float32Array): void;
   sgdStep(
     param: Float32Array,
     paramOffset: number,
@@ -582,7 +592,29 @@ function makeKernels(lib: NativeAddon): Partial<Kernels> {
 export function loadNativeBackend(): Backend | null {
   const lib = loadAddon();
   if (lib === null) return null;
-  return { name: "native", alloc: allocArray, allocUninit, recycle, kernels: makeKernels(lib) };
+  return {
+    name: "native",
+    alloc: allocArray,
+    allocUninit,
+    recycle,
+    kernels: makeKernels(lib),
+    programs: programs(lib),
+  };
+}
+
+// Each wrapper in makeKernels calls the addon at most once and does nothing else to the arrays
+// (it only packs parameters), so a recorded addon call is the whole of its kernel call.
+function programs(lib: NativeAddon): KernelPrograms {
+  return {
+    begin(input) {
+      if (!isF32(input)) return false;
+      lib.planBegin(input);
+      return true;
+    },
+    recorded: () => lib.planSteps(),
+    end: () => lib.planEnd() as KernelProgram | null,
+    run: (program, input) => lib.planRun(program, input as Float32Array),
+  };
 }
 
 /** Below this many bytes a zero-filled array is as cheap as any other. */
