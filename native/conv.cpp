@@ -772,6 +772,24 @@ int64_t winograd_chunk(const ConvParams& p, int64_t O_pad) {
   return std::max<int64_t>(1, (128 << 10) / per_tile);
 }
 
+// Where a batch-1 Winograd convolution takes its input and leaves its output. By default it pads
+// x itself and writes y (NCHW). The two convolutions of a pair (winograd_pair_forward) instead hand
+// the intermediate over in the second's padded channel-last layout: the first writes its output
+// rows straight into that buffer (xT_out), which the second reads as its padded input (xT_in),
+// shared by the threads; the transpose back to NCHW and the pad, pure copies, are skipped.
+struct ImageIo {
+  const float* xT_in = nullptr;  // the image already padded, [Hp][Wp][Cp]; null: pad x
+  float* xT_out = nullptr;       // the next convolution's padded input; null: finish into y
+  int64_t Wp = 0, Cp = 0, ph = 0, pw = 0;  // xT_out's row length, channels and padding
+};
+
+// Where the output tiles of channels [o0, …) go in io.xT_out: its interior, pixel after pixel.
+void hand_over(DirectConvJob& j, const ImageIo& io, int64_t o0) {
+  j.yb = io.xT_out + (io.ph * io.Wp + io.pw) * io.Cp + o0;
+  j.yb_px = io.Cp;
+  j.yb_row = io.Wp * io.Cp;
+}
+
 // Fewer images than threads (batch 1) with at least two blocks of output channels: each thread
 // takes whole blocks, checks and transforms their weights itself (U for a block depends on that
 // block's weights only) and runs every tile of the image for them, then their output planes. A
@@ -780,7 +798,8 @@ int64_t winograd_chunk(const ConvParams& p, int64_t O_pad) {
 // as on the other paths (channels summed in order in the GEMMs), so results do not change.
 // `scale` and `shift` are the epilogue padded to whole blocks. False (nothing done) with one block.
 bool winograd_forward_blocks(const float* x, const float* w, const ConvParams& p, const WinogradPlan& plan, float* y,
-                             const float* scale, const float* shift, const ConvEpilogue& e, int threads) {
+                             const float* scale, const float* shift, const ConvEpilogue& e, int threads,
+                             const ImageIo& io) {
   if (!winograd_blocks_enabled()) return false;
   // Blocks of 32 channels (vecs 2) when there are at least two, else of 16 (vecs 1).
   int vecs = plan.vecs;
@@ -805,12 +824,12 @@ bool winograd_forward_blocks(const float* x, const float* w, const ConvParams& p
     parallel_for(blocks, static_cast<int>(std::min<int64_t>(threads, blocks)), [&](int64_t b0, int64_t b1) {
       WinogradImage im = geometry;
       im.x = x + n * p.c * HW;
-      im.xT = scratch(kScratchCol, xt_size);
+      im.xT = io.xT_in ? const_cast<float*>(io.xT_in) : scratch(kScratchCol, xt_size);
       im.V = scratch(kScratchWinoV, static_cast<size_t>(16 * CH * geometry.Cp));
       im.M = scratch(kScratchWinoM, static_cast<size_t>(16 * CH * OB));
       float* yb = scratch(kScratchOut, yb_size);
       float* wT = nullptr;
-      K.pad(im, 0, im.Hp);
+      if (!io.xT_in) K.pad(im, 0, im.Hp);
       for (int64_t b = b0; b < b1; b++) {
         const int64_t o0 = b * OB, ob = std::min(OB, p.o - o0);
         const float* wb = w + o0 * taps;
@@ -831,16 +850,18 @@ bool winograd_forward_blocks(const float* x, const float* w, const ConvParams& p
         j.residual = e.residual ? e.residual + (n * p.o + o0) * P : nullptr;
         j.relu = e.relu, j.relu6 = e.relu6, j.pool = e.pool;
         j.yb = yb, j.y = y + (n * p.o + o0) * Pout;
+        if (io.xT_out) hand_over(j, io, o0);  // the tiles write the next input directly
         for (int64_t t = 0; t < T; t += CH) K.tiles(im, t, std::min(T, t + CH));
-        kDirectFinishAvx512(j, 0, p.oh);
+        if (!io.xT_out) kDirectFinishAvx512(j, 0, p.oh);
       }
     });
   }
   return true;
 }
 
+// `io` (batch 1 only: p.n below the thread count) is how a pair's convolutions hand over.
 void winograd_forward(const float* x, const float* w, const ConvParams& p, const WinogradPlan& plan, float* y,
-                      const ConvEpilogue& e) {
+                      const ConvEpilogue& e, const ImageIo& io = {}) {
   const WinogradKernels& K = *kWinogradAvx512;
   const int64_t O_pad = round_up(p.o, 16 * plan.vecs);
   WinogradImage geometry = winograd_geometry(p, O_pad);
@@ -851,7 +872,7 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
   float* epi = scratch(kScratchWinoE, static_cast<size_t>(2 * O_pad));  // the padded epilogue
   const float* scale = padded_vector(e.scale, p.o, O_pad, epi);
   const float* shift = padded_vector(e.shift, p.o, O_pad, epi + O_pad);
-  if (p.n < threads && winograd_forward_blocks(x, w, p, plan, y, scale, shift, e, threads)) return;
+  if (p.n < threads && winograd_forward_blocks(x, w, p, plan, y, scale, shift, e, threads, io)) return;
   const float* U = winograd_weights(w, p, O_pad, p.n >= threads ? 1 : threads);
   // Tiles per chunk, a multiple of the GEMM block.
   const int64_t CH = std::min(round_up(winograd_chunk(p, O_pad), plan.rows), round_up(T, plan.rows));
@@ -895,14 +916,68 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
   // chunks and writes their output rows (every tile is computed as in a batch).
   for (int64_t n = 0; n < p.n; n++) {
     parallel_for(geometry.TH, threads, [&](int64_t tr0, int64_t tr1) {
-      const WinogradImage im =
-          with_chunk_buffers(image(n, scratch(kScratchCol, xt_size), scratch(kScratchOut, yb_size)));
-      K.pad(im, 2 * tr0, std::min(im.Hp, 2 * tr1 + 2));
+      float* xT = io.xT_in ? const_cast<float*>(io.xT_in) : scratch(kScratchCol, xt_size);
+      WinogradImage im = with_chunk_buffers(image(n, xT, io.xT_out ? nullptr : scratch(kScratchOut, yb_size)));
+      if (io.xT_out) hand_over(im.out, io, 0);  // the tiles write the next input directly
+      if (!io.xT_in) K.pad(im, 2 * tr0, std::min(im.Hp, 2 * tr1 + 2));
       const int64_t t1 = tr1 * im.TW;
       for (int64_t t = tr0 * im.TW; t < t1; t += CH) K.tiles(im, t, std::min(t1, t + CH));
-      kDirectFinishAvx512(im.out, 2 * tr0, std::min(p.oh, 2 * tr1));
+      if (!io.xT_out) kDirectFinishAvx512(im.out, 2 * tr0, std::min(p.oh, 2 * tr1));
     });
   }
+}
+
+// The zero border of a padded channel-last input of geometry g around an H × W image: the rows
+// above and below it, the columns left and right of it.
+void zero_border(float* xT, const WinogradImage& g, int64_t H, int64_t W) {
+  const int64_t row = g.Wp * g.Cp, left = g.pw * g.Cp, right = (g.Wp - g.pw - W) * g.Cp;
+  for (int64_t r = 0; r < g.Hp; r++) {
+    float* d = xT + r * row;
+    if (r < g.ph || r >= g.ph + H) {
+      std::fill(d, d + row, 0.f);
+    } else {
+      std::fill(d, d + left, 0.f);
+      std::fill(d + row - right, d + row, 0.f);
+    }
+  }
+}
+
+// A pair at batch 1 (fewer images than threads): each convolution split between the threads as
+// on its own (winograd_forward), with the intermediate handed over in the second's padded
+// channel-last input (ImageIo) instead of through `mid`: per residual block, one transpose back to
+// NCHW and one pad fewer, and the second convolution's threads no longer pad the whole image
+// each. Same bits as two calls. False (nothing done) where a convolution would not take the
+// batch-1 paths. NABLA_WINOGRAD_PAIR_B1=0 runs pairs as two calls here (for comparisons; read per
+// call).
+bool winograd_pair_b1(const float* x, const float* w1, const ConvParams& p1, const WinogradPlan& plan1,
+                      const ConvEpilogue& e1, float* mid, const float* w2, const ConvParams& p2,
+                      const WinogradPlan& plan2, const ConvEpilogue& e2, float* y) {
+  if (const char* v = std::getenv("NABLA_WINOGRAD_PAIR_B1"); v != nullptr && std::strcmp(v, "0") == 0) return false;
+  ConvParams one1 = p1, one2 = p2;
+  one1.n = one2.n = 1;
+  // Each image's convolutions must take the batch-1 paths, which are the ones that read `io`.
+  if (threads_for(2.0 * p1.o * p1.oh * p1.ow * p1.c * 9, 1 << 18) < 2) return false;
+  if (threads_for(2.0 * p2.o * p2.oh * p2.ow * p2.c * 9, 1 << 18) < 2) return false;
+  // The first's tiles write all their lanes (its channels rounded up to its GEMM block) into the
+  // second's input, which has its channels rounded up to 16: they must be the same.
+  if (p1.o > 16 && p1.o % 32 != 0) return false;
+  const WinogradImage g2 = winograd_geometry(p2, round_up(p2.o, 16 * plan2.vecs));
+  float* xT2 = scratch(kScratchWinoX2, static_cast<size_t>(g2.Hp * g2.Wp * g2.Cp));
+  zero_border(xT2, g2, p2.h, p2.w);  // (the interior is the first's output, every image)
+  ImageIo handover;
+  handover.Wp = g2.Wp, handover.Cp = g2.Cp, handover.ph = g2.ph, handover.pw = g2.pw;
+  ImageIo out = handover, in = handover;
+  out.xT_out = xT2;
+  in.xT_in = xT2;
+  const int64_t P2 = p2.oh * p2.ow;
+  for (int64_t n = 0; n < p1.n; n++) {
+    // (mid is not written; it stands in for the first's output and the second's input pointers.)
+    winograd_forward(x + n * p1.c * p1.h * p1.w, w1, one1, plan1, mid, e1, out);
+    ConvEpilogue second = e2;
+    if (e2.residual) second.residual = e2.residual + n * p2.o * P2;
+    winograd_forward(mid, w2, one2, plan2, y + n * p2.o * P2, second, in);
+  }
+  return true;
 }
 
 // Two Winograd convolutions in a row over a batch (a residual block: conv → BN → ReLU → conv → BN
@@ -910,9 +985,10 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
 // channel-last buffer straight into the second's padded channel-last input, which is what its NCHW
 // output would have been transposed and padded into: the intermediate never leaves the core's
 // cache or changes layout, and each output holds the same bits as with two calls. False (nothing
-// done) when the pair does not fit that: other paths, fewer images than threads, a pool, a residual
-// on the first, or channel padding that differs between the first's output and the second's input.
-bool winograd_pair_forward(const float* x, const float* w1, const ConvParams& p1, const ConvEpilogue& e1,
+// done) when the pair does not fit that: other paths, a pool, a residual on the first, or channel
+// padding that differs between the first's output and the second's input. Fewer images than
+// threads (batch 1) go to winograd_pair_b1.
+bool winograd_pair_forward(const float* x, const float* w1, const ConvParams& p1, const ConvEpilogue& e1, float* mid,
                            const float* w2, const ConvParams& p2, const ConvEpilogue& e2, float* y) {
   // NABLA_WINOGRAD_PAIR=0 runs pairs as two calls (for comparisons; read per call).
   if (const char* v = std::getenv("NABLA_WINOGRAD_PAIR"); v != nullptr && std::strcmp(v, "0") == 0) return false;
@@ -922,7 +998,7 @@ bool winograd_pair_forward(const float* x, const float* w1, const ConvParams& p1
   const int64_t O1 = round_up(p1.o, 16 * plan1.vecs), O2 = round_up(p2.o, 16 * plan2.vecs);
   if (O1 != round_up(p2.c, 16)) return false;
   const int threads = threads_for(2.0 * p1.n * p1.o * p1.oh * p1.ow * p1.c * 9, 1 << 18);
-  if (p1.n < threads) return false;
+  if (p1.n < threads) return winograd_pair_b1(x, w1, p1, plan1, e1, mid, w2, p2, plan2, e2, y);
   // The epilogues padded to whole vectors: [scale1 | shift1 | scale2 | shift2].
   float* epi = scratch(kScratchWinoE, static_cast<size_t>(2 * (O1 + O2)));
   const float* scale1 = padded_vector(e1.scale, p1.o, O1, epi);
@@ -953,17 +1029,8 @@ bool winograd_pair_forward(const float* x, const float* w1, const ConvParams& p1
     im1.V = im2.V = scratch(kScratchWinoV, v_size);
     im1.M = im2.M = scratch(kScratchWinoM, m_size);
     im1.out.yb = im2.out.yb = scratch(kScratchOut, yb_size);
-    // The second input's zero border: rows above and below the image, columns left and right.
-    const int64_t row = g2.Wp * Cp2, left = g2.pw * Cp2, right = (g2.Wp - g2.pw - p2.w) * Cp2;
-    for (int64_t r = 0; r < g2.Hp; r++) {
-      float* d = im2.xT + r * row;
-      if (r < g2.ph || r >= g2.ph + p2.h) {
-        std::fill(d, d + row, 0.f);
-      } else {
-        std::fill(d, d + left, 0.f);
-        std::fill(d + row - right, d + row, 0.f);
-      }
-    }
+    zero_border(im2.xT, g2, p2.h, p2.w);
+    const int64_t row = g2.Wp * Cp2, left = g2.pw * Cp2;
     for (int64_t n = b; n < end; n++) {
       im1.x = x + n * p1.c * HW1;
       kWinogradAvx512->pad(im1, 0, im1.Hp);
@@ -1151,7 +1218,7 @@ void conv2d_forward_fused(const float* x, const float* w, const ConvParams& p, f
 
 void conv2d_pair_forward(const float* x, const float* w1, const ConvParams& p1, const ConvEpilogue& e1, float* mid,
                          const float* w2, const ConvParams& p2, const ConvEpilogue& e2, float* y) {
-  if (winograd_pair_forward(x, w1, p1, e1, w2, p2, e2, y)) return;
+  if (winograd_pair_forward(x, w1, p1, e1, mid, w2, p2, e2, y)) return;
   conv2d_forward_fused(x, w1, p1, mid, e1);
   conv2d_forward_fused(mid, w2, p2, y, e2);
 }

@@ -31,6 +31,9 @@ struct DirectConvJob {
   float* y;               // NCHW output of this image (O planes of OH·OW, or of OH/2·OW/2)
   int cols, vecs;         // the register tile, from direct_plan() in conv.cpp
   bool relu6;             // with relu: then min(·, 6)
+  // Winograd only (output_tiles): yb's pixel and row strides in floats when it is not [OH·OW][O_pad]
+  // (0: those), e.g. the interior of the next convolution's padded input (conv.cpp's ImageIo).
+  int64_t yb_px = 0, yb_row = 0;
 };
 
 // Computes output rows [oh0, oh1) of the job's image into y (through yb); with pool, conv rows

@@ -216,6 +216,7 @@ void output_tiles(const WinogradImage& im, int64_t t0, int64_t t1) {
   const DirectConvJob& j = im.out;
   const int64_t O_pad = OP ? OP : j.O_pad;
   const bool relu_now = j.relu && j.residual == nullptr;  // else after the residual (finish)
+  const int64_t px = j.yb_px ? j.yb_px : O_pad, row = j.yb_row ? j.yb_row : j.OW * O_pad;
   for (int64_t t = t0; t < t1; t++) {
     const int64_t ty = t / im.TW, tx = t % im.TW;
     const float* m = im.M + (t - t0) * 16 * O_pad;  // this tile's 16 positions
@@ -243,7 +244,7 @@ void output_tiles(const WinogradImage& im, int64_t t0, int64_t t1) {
           if (c == 1 && !full_w) break;
           __m512 v = _mm512_fmadd_ps(y[c], sc, sh);
           if (relu_now) v = activate(v, j.relu6);
-          _mm512_store_ps(j.yb + ((2 * ty + i) * j.OW + 2 * tx + c) * O_pad + ob, v);
+          _mm512_store_ps(j.yb + (2 * ty + i) * row + (2 * tx + c) * px + ob, v);
         }
       }
     }

@@ -16,7 +16,6 @@ import type { Tensor } from "../tensor/tensor.js";
 import { fromArray } from "../tensor/creation.js";
 import { allocArray } from "../tensor/dtype.js";
 import { isGradEnabled } from "../autograd/engine.js";
-import { recycleDead } from "../autograd/recycle.js";
 import { conv2dFused, conv2dPairFused } from "../autograd/ops/conv_fused.js";
 import { linearFused } from "../autograd/ops/linear_fused.js";
 import type { AnyModule, Module } from "./module.js";
@@ -288,12 +287,12 @@ export function canFuseConvPair(m: ConvPair): boolean {
 }
 
 /**
- * relu(bn2(conv2(relu(bn1(conv1(x))))) + residual), when canFuseConvPair(m): for a batch, one
- * conv2dPairFused call (the native backend runs each image through both convolutions with the
- * intermediate kept in cache, in its own layout: resnet20 at batch 256, 1.10× per forward with
- * `bench/native/ab.ts NABLA_WINOGRAD_PAIR 0 1`); for a single image, two conv2dFused calls, as the
- * pair measured ~5 % slower there (a scratch A/B; batch-1 convolutions split each image between
- * threads, one convolution at a time).
+ * relu(bn2(conv2(relu(bn1(conv1(x))))) + residual), when canFuseConvPair(m): one conv2dPairFused
+ * call. The native backend keeps the intermediate in the second convolution's own layout: for a
+ * batch it runs each image through both convolutions on one core (resnet20 at batch 256, 1.10×
+ * per forward with `bench/native/ab.ts NABLA_WINOGRAD_PAIR 0 1`); for a single image the threads
+ * share each convolution and hand the intermediate over in that layout
+ * (`NABLA_WINOGRAD_PAIR_B1=0` for two calls).
  */
 export function runFusedConvPair(m: ConvPair, x: Tensor, residual: Tensor): Tensor {
   const [conv1, bn1, conv2, bn2] = [
@@ -302,12 +301,6 @@ export function runFusedConvPair(m: ConvPair, x: Tensor, residual: Tensor): Tens
     m.conv2 as Conv2d,
     m.bn2 as BatchNorm2d,
   ];
-  if (x.shape[0] === 1) {
-    const h = runConv(conv1, bn1, x, { relu: true, pool: false });
-    const y = runConv(conv2, bn2, h, { relu: true, pool: false, residual });
-    if (!isGradEnabled()) recycleDead(h, x, y, residual);
-    return y;
-  }
   const half = (conv: Conv2d, bn: BatchNorm2d) => {
     const { scale, shift } = foldBatchNormCached(conv, bn);
     return { weight: conv.weight, epilogue: { scale, shift, relu: true }, options: convOptions(conv) };

@@ -329,16 +329,22 @@ test("conv2dPairFused equals two native conv2dFused calls bit for bit, and the r
   const k = loadNativeBackend()!.kernels;
   // [n, c, h, w, first's outputs, second's outputs, first's stride]. Batches with Winograd on both
   // (16 and 32 channels, odd sizes whose last tiles hang over the edge) hand the intermediate over
-  // channel-last; 48 channels (padded to 64 for the first's output, 48 for the second's input), a
-  // stride-2 first convolution and a single image take the two-call path.
+  // channel-last; 48 channels (padded to 64 for the first's output, 48 for the second's input) and
+  // a stride-2 first convolution take the two-call path. Single images (with two threads) hand it
+  // over channel-last too, shared by the threads: split by rows of tiles (16 channels), by blocks
+  // of 16 (32 channels) or 32 (64 and 96 channels), odd sizes included.
   const cases = [
     [4, 16, 16, 16, 16, 16, 1],
     [3, 32, 12, 12, 32, 32, 1],
     [3, 16, 11, 9, 32, 32, 1],
     [2, 16, 10, 10, 48, 48, 1],
     [3, 16, 16, 16, 32, 32, 2],
-    [1, 32, 16, 16, 32, 32, 1],
     [5, 16, 7, 13, 16, 16, 1],
+    [1, 32, 16, 16, 32, 32, 1],
+    [1, 16, 32, 32, 16, 16, 1],
+    [1, 16, 15, 13, 16, 16, 1],
+    [1, 64, 8, 8, 64, 64, 1],
+    [1, 32, 9, 7, 64, 96, 1],
   ] as const;
   for (const [n, c, h, w, o1, o2, stride] of cases) {
     const p1 = convParams({ n, c, h, w, o: o1, k: [3, 3], s: [stride, stride], p: [1, 1] });
