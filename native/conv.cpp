@@ -981,10 +981,10 @@ bool winograd_pair_b1(const float* x, const float* w1, const ConvParams& p1, con
 }
 
 // Two Winograd convolutions in a row over a batch (a residual block: conv → BN → ReLU → conv → BN
-// (+ residual) → ReLU), each image through both on one thread. The first's output goes from its
-// channel-last buffer straight into the second's padded channel-last input, which is what its NCHW
-// output would have been transposed and padded into: the intermediate never leaves the core's
-// cache or changes layout, and each output holds the same bits as with two calls. False (nothing
+// (+ residual) → ReLU), each image through both on one thread. The first's output tiles are
+// written straight into the second's padded channel-last input, which is what its NCHW output
+// would have been transposed and padded into: the intermediate never leaves the core's cache or
+// changes layout, and each output holds the same bits as with two calls. False (nothing
 // done) when the pair does not fit that: other paths, a pool, a residual on the first, or channel
 // padding that differs between the first's output and the second's input. Fewer images than
 // threads (batch 1) go to winograd_pair_b1.
@@ -1017,28 +1017,28 @@ bool winograd_pair_forward(const float* x, const float* w1, const ConvParams& p1
   j1.pool = false, j1.y = nullptr;
   DirectConvJob& j2 = g2.out;
   j2.scale = scale2, j2.shift = shift2, j2.relu = e2.relu, j2.relu6 = e2.relu6, j2.pool = false;
-  const int64_t HW1 = p1.h * p1.w, P1 = p1.oh * p1.ow, P2 = p2.oh * p2.ow, Cp2 = g2.Cp;
+  const int64_t HW1 = p1.h * p1.w, P2 = p2.oh * p2.ow, Cp2 = g2.Cp;
   const size_t xt1 = static_cast<size_t>(g1.Hp * g1.Wp * g1.Cp), xt2 = static_cast<size_t>(g2.Hp * g2.Wp * Cp2);
   const size_t v_size = static_cast<size_t>(16 * std::max(g1.CH * g1.Cp, g2.CH * Cp2));
   const size_t m_size = static_cast<size_t>(16 * std::max(g1.CH * O1, g2.CH * O2));
-  const size_t yb_size = static_cast<size_t>(std::max(P1 * O1, P2 * O2));
+  const size_t yb_size = static_cast<size_t>(P2 * O2);  // the second's (the first's goes to im2.xT)
   parallel_for_balanced(p1.n, threads, [&](int64_t b, int64_t end) {
     WinogradImage im1 = g1, im2 = g2;
     im1.xT = scratch(kScratchCol, xt1);
     im2.xT = scratch(kScratchWinoX2, xt2);
     im1.V = im2.V = scratch(kScratchWinoV, v_size);
     im1.M = im2.M = scratch(kScratchWinoM, m_size);
-    im1.out.yb = im2.out.yb = scratch(kScratchOut, yb_size);
+    im2.out.yb = scratch(kScratchOut, yb_size);
     zero_border(im2.xT, g2, p2.h, p2.w);
-    const int64_t row = g2.Wp * Cp2, left = g2.pw * Cp2;
+    // The first's output tiles go straight into the second's padded input (its O1 lanes are the
+    // second's Cp2 channels).
+    ImageIo handover;
+    handover.xT_out = im2.xT, handover.Wp = g2.Wp, handover.Cp = Cp2, handover.ph = g2.ph, handover.pw = g2.pw;
+    hand_over(im1.out, handover, 0);
     for (int64_t n = b; n < end; n++) {
       im1.x = x + n * p1.c * HW1;
       kWinogradAvx512->pad(im1, 0, im1.Hp);
       for (int64_t t = 0; t < im1.T; t += im1.CH) kWinogradAvx512->tiles(im1, t, std::min(im1.T, t + im1.CH));
-      // The first's output rows, [OW][O1] each, are the second's padded input rows' interiors.
-      for (int64_t h = 0; h < p2.h; h++)
-        std::memcpy(im2.xT + (h + g2.ph) * row + left, im1.out.yb + h * p1.ow * O1,
-                    static_cast<size_t>(p1.ow * O1) * sizeof(float));
       im2.out.residual = e2.residual ? e2.residual + n * p2.o * P2 : nullptr;
       im2.out.y = y + n * p2.o * P2;
       for (int64_t t = 0; t < im2.T; t += im2.CH) kWinogradAvx512->tiles(im2, t, std::min(im2.T, t + im2.CH));
