@@ -773,10 +773,11 @@ int64_t winograd_chunk(const ConvParams& p, int64_t O_pad) {
 }
 
 // Where a batch-1 Winograd convolution takes its input and leaves its output. By default it pads
-// x itself and writes y (NCHW). The two convolutions of a pair (winograd_pair_forward) instead hand
-// the intermediate over in the second's padded channel-last layout: the first writes its output
-// rows straight into that buffer (xT_out), which the second reads as its padded input (xT_in),
-// shared by the threads; the transpose back to NCHW and the pad, pure copies, are skipped.
+// x itself and writes y (NCHW). The two convolutions of a pair (winograd_pair_b1) instead hand the
+// intermediate over in the second's padded channel-last layout: the first's output tiles are
+// written straight into that buffer (xT_out, see hand_over), which the second reads as its padded
+// input (xT_in), shared by the threads; the transpose back to NCHW and the pad, pure copies, are
+// skipped. (A batch's pairs, winograd_pair_forward, hand over the same way on each core.)
 struct ImageIo {
   const float* xT_in = nullptr;  // the image already padded, [Hp][Wp][Cp]; null: pad x
   float* xT_out = nullptr;       // the next convolution's padded input; null: finish into y
