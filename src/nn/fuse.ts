@@ -104,22 +104,6 @@ function sameAny(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   return true;
 }
 
-/** Whether `now` holds the values `saved` copied (an absent array is saved as an empty one). */
-function sameValues(saved: ArrayLike<number>[], now: (ArrayLike<number> | null)[]): boolean {
-  for (let i = 0; i < now.length; i++) {
-    const a = saved[i]!;
-    const b = now[i] ?? null;
-    if (b === null) {
-      if (a.length !== 0) return false;
-    } else if (a instanceof Float32Array && b instanceof Float32Array) {
-      if (!sameFloat32(a, b)) return false;
-    } else if (!sameAny(a, b)) {
-      return false;
-    }
-  }
-  return true;
-}
-
 /** Whether the saved copy `saved` still equals t's values (an absent t was saved as []). */
 function sameAsSaved(saved: ArrayLike<number>, t: Tensor | null | undefined): boolean {
   if (!t) return saved.length === 0;
@@ -129,17 +113,12 @@ function sameAsSaved(saved: ArrayLike<number>, t: Tensor | null | undefined): bo
     : sameAny(saved, now);
 }
 
-/**
- * Whether foldBatchNormCached(conv, bn) would return `folded` now: it is the cached fold, and
- * everything it was computed from still holds the same values. The same test as the cache's,
- * without building the list of inputs (an inference plan asks this for every fold before every
- * replay: 21 times per resnet20 call).
- */
-export function foldIsCurrent(conv: Conv2d, bn: BatchNorm2d, folded: Folded): boolean {
-  const hit = foldCache.get(bn);
-  if (hit === undefined || hit.folded !== folded || hit.conv !== conv || hit.eps !== bn.eps) return false;
-  if (hit.dtype !== conv.weight.dtype) return false;
-  const saved = hit.inputs;
+type CachedFold = NonNullable<ReturnType<typeof foldCache.get>>;
+
+/** Whether the cached fold `hit` is still bn's fold after conv: same layers, eps, dtype and values. */
+function stillHolds(hit: CachedFold, conv: Conv2d, bn: BatchNorm2d): boolean {
+  if (hit.conv !== conv || hit.eps !== bn.eps || hit.dtype !== conv.weight.dtype) return false;
+  const saved = hit.inputs; // (in foldInputs' order, compared without building that list)
   return (
     sameAsSaved(saved[0]!, bn.runningMean) &&
     sameAsSaved(saved[1]!, bn.runningVar) &&
@@ -147,6 +126,15 @@ export function foldIsCurrent(conv: Conv2d, bn: BatchNorm2d, folded: Folded): bo
     sameAsSaved(saved[3]!, bn.bias) &&
     sameAsSaved(saved[4]!, conv.bias)
   );
+}
+
+/**
+ * Whether foldBatchNormCached(conv, bn) would return `folded` now: it is the cached fold and still
+ * holds (an inference plan asks this for every fold before every replay).
+ */
+export function foldIsCurrent(conv: Conv2d, bn: BatchNorm2d, folded: Folded): boolean {
+  const hit = foldCache.get(bn);
+  return hit !== undefined && hit.folded === folded && stillHolds(hit, conv, bn);
 }
 
 /** foldBatchNorm, reusing the previous fold while its inputs are unchanged. */
@@ -158,11 +146,10 @@ export function foldBatchNormCached(conv: Conv2d, bn: BatchNorm2d | null): Folde
 
 function foldCachedOrNew(conv: Conv2d, bn: BatchNorm2d | null): Folded {
   if (bn === null) return foldBatchNorm(conv, null);
-  const now = foldInputs(conv, bn);
   const hit = foldCache.get(bn);
+  if (hit && stillHolds(hit, conv, bn)) return hit.folded;
   const dtype = conv.weight.dtype;
-  if (hit && hit.conv === conv && hit.eps === bn.eps && hit.dtype === dtype && sameValues(hit.inputs, now))
-    return hit.folded;
+  const now = foldInputs(conv, bn);
   const folded = foldBatchNorm(conv, bn);
   // Copies in the parameters' own precision (float32 models: Float32Array), exact either way.
   const copy = (a: ArrayLike<number> | null): ArrayLike<number> =>
