@@ -1,7 +1,8 @@
 // A fixed pool of worker threads shared by the whole process (every worker_thread that loads the
-// addon uses the same pool). Work is handed out as `fn(tid)` for tid in [0, n): the calling thread
-// and the workers claim tids one at a time until none is left, so a job of size 1 never touches
-// another thread, and a worker that wakes late leaves its share to the threads already running.
+// addon uses the same pool). Work is handed out as `fn(tid)` for tid in [0, n): each thread first
+// claims the tids of its own share of [0, n), then what is left of the others' (claim_tids), so a
+// job of size 1 never touches another thread, a worker that wakes late leaves its share to the
+// threads already running, and while all are on time each thread runs the same tids every job.
 //
 // Determinism: kernels decide what each tid computes from (tid, n) only, and every output element
 // is produced by exactly one tid with a fixed operation order, so results never depend on timing
@@ -35,7 +36,7 @@ class ThreadPool {
   void start_workers();
   void stop_workers();
   void worker_loop(int tid, uint64_t seen);
-  void claim_tids();
+  void claim_tids(int me);
   struct Impl;
   Impl* impl_;
   std::atomic<int> size_;
