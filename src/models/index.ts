@@ -1,5 +1,9 @@
 // The model zoo (`nabla/models`): torchvision architectures with torchvision's state-dict keys,
 // the CIFAR ResNets and the reference Fashion-MNIST CNN, plus a registry by name.
+// Inference plans (nn/plan.ts) hook into Module.call when that file is loaded. The package entry
+// loads it through nn/index.ts; a program that reaches the zoo by another path (the CLI) must get
+// the same planned batch-1 calls, so the zoo loads it too.
+import "../nn/plan.js";
 export { FmnistCNN, fmnistCnn, type FmnistCnnOptions } from "./fmnist.js";
 export { CifarResNet, CifarBasicBlock, resnet20, resnet56, type CifarResNetOptions } from "./resnet_cifar.js";
 export {

@@ -50,6 +50,8 @@ test("nabla bench --json prints one line led by images_per_s or latency_ms", asy
     assert.ok(typeof r[key] === "number" && (r[key] as number) > 0, out);
     assert.equal(r["mode"], mode);
     assert.equal(r["batch"], 2);
+    // Inference is timed as a package user runs it: replaying a recorded plan (nn/plan.ts).
+    assert.equal(r["planned"], mode === "train" ? undefined : true, out);
   }
 });
 

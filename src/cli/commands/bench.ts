@@ -23,6 +23,7 @@ import { randint, randn } from "../../tensor/creation.js";
 import { createModel, listModels, modelInfo } from "../../models/index.js";
 import { crossEntropy } from "../../nn/losses.js";
 import { SGD } from "../../optim/index.js";
+import { inferencePlanSteps } from "../../nn/plan.js";
 
 export type BenchMode = "train" | "infer" | "latency";
 
@@ -56,6 +57,11 @@ export interface BenchResult {
   /** Median milliseconds per iteration (both modes). */
   ms_per_iter: number;
   iters_per_rep?: number;
+  /**
+   * Inference modes: whether the timed forwards replayed a recorded inference plan (nn/plan.ts),
+   * as they do for a user of the package in eval mode under noGrad.
+   */
+  planned?: boolean;
 }
 
 const now = () => performance.now() / 1000;
@@ -121,7 +127,7 @@ export function runBench(options: BenchOptions): BenchResult {
   };
   if (mode === "infer") {
     const { times, iters } = timeBlocks(forward, warmup, reps, repSeconds);
-    return throughput(base, times, iters);
+    return { ...throughput(base, times, iters), planned: inferencePlanSteps(model) > 0 };
   }
 
   const calls = options.calls ?? 300;
@@ -141,6 +147,7 @@ export function runBench(options: BenchOptions): BenchResult {
     p90_ms: sorted[Math.min(sorted.length - 1, Math.floor(0.9 * sorted.length))]!,
     best_ms: sorted[0]!,
     ms_per_iter: med,
+    planned: inferencePlanSteps(model) > 0,
   };
 }
 
