@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -23,6 +24,7 @@
 #include "norm.h"
 #include "optim.h"
 #include "pool.h"
+#include "program_threads.h"
 #include "threadpool.h"
 #include "int8.h"  // compress: int8 kernels, see src/compress/int8-native.ts
 
@@ -88,6 +90,7 @@ struct Program {
   const float* input = nullptr;  // the recorded input's data
   int64_t input_len = 0;
   std::vector<std::function<void(const float*)>> steps;  // each is given the run's input data
+  ProgramThreads threads;  // on one thread or all of them (program_threads.h)
 };
 
 // p, with the run's input `in` in place of the recorded input `rec` (null outside programs).
@@ -168,9 +171,14 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
   // planRun(program, input): the program's calls, in order, on this input.
   Napi::Value PlanRun(const Napi::CallbackInfo& info) {
     if (!info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "planRun: expected a program");
-    const Program* program = info[0].As<Napi::External<Program>>().Data();
+    Program* program = info[0].As<Napi::External<Program>>().Data();
     const float* x = array_arg<float>(info, 1, program->input_len, "input");
-    for (const auto& step : program->steps) step(x);
+    const auto start = std::chrono::steady_clock::now();
+    {
+      ThreadCap cap(program->threads.next_cap(ThreadPool::instance().size()));
+      for (const auto& step : program->steps) step(x);
+    }
+    program->threads.record(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count());
     report_scratch(info.Env());
     return info.Env().Undefined();
   }

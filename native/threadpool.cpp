@@ -199,7 +199,7 @@ void ThreadPool::run(int n, const std::function<void(int)>& fn) {
     return;
   }
   std::unique_lock<std::mutex> owner(impl_->busy, std::try_to_lock);
-  if (t_in_pool || !owner.owns_lock() || size_ == 1) {
+  if (t_in_pool || !owner.owns_lock() || size() == 1) {
     for (int t = 0; t < n; t++) fn(t);
     return;
   }

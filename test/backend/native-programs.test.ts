@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Conv2dParams, Kernels, Pool2dParams } from "../../src/backend/backend.js";
-import { loadNativeBackend, nativeAddon } from "../../src/backend/native/index.js";
+import { loadNativeBackend, nativeAddon, nativeInfo, setNumThreads } from "../../src/backend/native/index.js";
 import { skip } from "../support/native.js";
 
 let seed = 99;
@@ -153,4 +153,45 @@ test("programs: nothing recorded gives null, and bad runs throw", { skip }, () =
   const program = programs.end()!;
   assert.throws(() => programs.run(program, randn(63)), /too short/);
   assert.throws(() => lib.planRun({}, x), /expected a program/);
+});
+
+test("a program runs on one thread or all of them with the same bits", { skip }, () => {
+  // ProgramThreads (native/program_threads.h) picks per program, by timing, whether its runs use
+  // the calling thread alone or the whole pool. Its trials alternate blocks of both, so 100 runs
+  // cover both settings, as do NABLA_PROGRAM_THREADS=1 and =all; every run must give the bits of
+  // the direct calls. The matmul is large enough to be split between threads.
+  const backend = loadNativeBackend()!;
+  const programs = backend.programs!;
+  const k = backend.kernels;
+  const w = randn(256 * 256);
+  const net = (x: Float32Array, y: Float32Array, s: Float32Array) => {
+    k.matmul!(x, w, y, 1, 128, 256, 256, 0, 0, false, false);
+    k.softmax!(false, y, 128, 256, 1, s);
+  };
+  const before = nativeInfo()!.threads;
+  try {
+    for (const threads of [2, 3]) {
+      setNumThreads(threads);
+      const x0 = randn(128 * 256);
+      const [y, s] = [new Float32Array(128 * 256), new Float32Array(128 * 256)];
+      assert.equal(programs.begin(x0), true);
+      net(x0, y, s);
+      const program = programs.end()!;
+      const [wy, ws] = [new Float32Array(128 * 256), new Float32Array(128 * 256)];
+      for (let run = 0; run < 120; run++) {
+        const setting = run < 100 ? undefined : run < 110 ? "1" : "all";
+        if (setting === undefined) delete process.env["NABLA_PROGRAM_THREADS"];
+        else process.env["NABLA_PROGRAM_THREADS"] = setting;
+        const x = randn(128 * 256);
+        net(x, wy, ws);
+        programs.run(program, x);
+        for (let e = 0; e < s.length; e++)
+          if (!Object.is(s[e], ws[e]) || !Object.is(y[e], wy[e]))
+            assert.fail(`${threads} threads, run ${run} (${setting ?? "chosen"}): element ${e} differs`);
+      }
+    }
+  } finally {
+    delete process.env["NABLA_PROGRAM_THREADS"];
+    setNumThreads(before);
+  }
 });
