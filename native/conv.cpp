@@ -781,8 +781,29 @@ int64_t winograd_chunk(const ConvParams& p, int64_t O_pad) {
 struct ImageIo {
   const float* xT_in = nullptr;  // the image already padded, [Hp][Wp][Cp]; null: pad x
   float* xT_out = nullptr;       // the next convolution's padded input; null: finish into y
-  int64_t Wp = 0, Cp = 0, ph = 0, pw = 0;  // xT_out's row length, channels and padding
+  int64_t Hp = 0, Wp = 0, Cp = 0, ph = 0, pw = 0;  // xT_out's rows, row length, channels, padding
+  int64_t H = 0, W = 0;                            // the image inside xT_out's border
 };
+
+// Zeroes the border of a padded channel-last image [Hp][Wp][Cp] around its H × W interior at
+// (ph, pw): in rows [r0, r1), channels [c0, c1). zero_border(io) is the whole of it.
+void zero_border_part(const ImageIo& io, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  const int64_t row = io.Wp * io.Cp;
+  auto zero_pixels = [&](float* d, int64_t pixels) {
+    for (int64_t q = 0; q < pixels; q++) std::fill(d + q * io.Cp + c0, d + q * io.Cp + c1, 0.f);
+  };
+  for (int64_t r = r0; r < r1; r++) {
+    float* d = io.xT_out + r * row;
+    if (r < io.ph || r >= io.ph + io.H) {
+      zero_pixels(d, io.Wp);
+    } else {
+      zero_pixels(d, io.pw);
+      zero_pixels(d + (io.pw + io.W) * io.Cp, io.Wp - io.pw - io.W);
+    }
+  }
+}
+
+void zero_border(const ImageIo& io) { zero_border_part(io, 0, io.Hp, 0, io.Cp); }
 
 // Where the output tiles of channels [o0, …) go in io.xT_out: its interior, pixel after pixel.
 void hand_over(DirectConvJob& j, const ImageIo& io, int64_t o0) {
@@ -851,7 +872,12 @@ bool winograd_forward_blocks(const float* x, const float* w, const ConvParams& p
         j.residual = e.residual ? e.residual + (n * p.o + o0) * P : nullptr;
         j.relu = e.relu, j.relu6 = e.relu6, j.pool = e.pool;
         j.yb = yb, j.y = y + (n * p.o + o0) * Pout;
-        if (io.xT_out) hand_over(j, io, o0);  // the tiles write the next input directly
+        if (io.xT_out) {
+          // The tiles write the next input directly; its border for these channels is zeroed
+          // here too, by the core that writes and then reads them.
+          hand_over(j, io, o0);
+          zero_border_part(io, 0, io.Hp, o0, o0 + OB);
+        }
         for (int64_t t = 0; t < T; t += CH) K.tiles(im, t, std::min(T, t + CH));
         if (!io.xT_out) kDirectFinishAvx512(j, 0, p.oh);
       }
@@ -919,27 +945,18 @@ void winograd_forward(const float* x, const float* w, const ConvParams& p, const
     parallel_for(geometry.TH, threads, [&](int64_t tr0, int64_t tr1) {
       float* xT = io.xT_in ? const_cast<float*>(io.xT_in) : scratch(kScratchCol, xt_size);
       WinogradImage im = with_chunk_buffers(image(n, xT, io.xT_out ? nullptr : scratch(kScratchOut, yb_size)));
-      if (io.xT_out) hand_over(im.out, io, 0);  // the tiles write the next input directly
+      if (io.xT_out) {
+        // The tiles write the next input directly. Its border in the rows they write (with the
+        // rows above the first and below the last) is zeroed here too, so the thread that reads
+        // those rows next (the same one, the pool's shares being stable) finds them in its cache.
+        hand_over(im.out, io, 0);
+        zero_border_part(io, tr0 == 0 ? 0 : io.ph + 2 * tr0, tr1 == im.TH ? io.Hp : io.ph + 2 * tr1, 0, io.Cp);
+      }
       if (!io.xT_in) K.pad(im, 2 * tr0, std::min(im.Hp, 2 * tr1 + 2));
       const int64_t t1 = tr1 * im.TW;
       for (int64_t t = tr0 * im.TW; t < t1; t += CH) K.tiles(im, t, std::min(t1, t + CH));
       if (!io.xT_out) kDirectFinishAvx512(im.out, 2 * tr0, std::min(p.oh, 2 * tr1));
     });
-  }
-}
-
-// The zero border of a padded channel-last input of geometry g around an H × W image: the rows
-// above and below it, the columns left and right of it.
-void zero_border(float* xT, const WinogradImage& g, int64_t H, int64_t W) {
-  const int64_t row = g.Wp * g.Cp, left = g.pw * g.Cp, right = (g.Wp - g.pw - W) * g.Cp;
-  for (int64_t r = 0; r < g.Hp; r++) {
-    float* d = xT + r * row;
-    if (r < g.ph || r >= g.ph + H) {
-      std::fill(d, d + row, 0.f);
-    } else {
-      std::fill(d, d + left, 0.f);
-      std::fill(d + row - right, d + row, 0.f);
-    }
   }
 }
 
@@ -964,9 +981,10 @@ bool winograd_pair_b1(const float* x, const float* w1, const ConvParams& p1, con
   if (p1.o > 16 && p1.o % 32 != 0) return false;
   const WinogradImage g2 = winograd_geometry(p2, round_up(p2.o, 16 * plan2.vecs));
   float* xT2 = scratch(kScratchWinoX2, static_cast<size_t>(g2.Hp * g2.Wp * g2.Cp));
-  zero_border(xT2, g2, p2.h, p2.w);  // (the interior is the first's output, every image)
+  // (The first convolution's threads write the interior, every image, and zero the border.)
   ImageIo handover;
-  handover.Wp = g2.Wp, handover.Cp = g2.Cp, handover.ph = g2.ph, handover.pw = g2.pw;
+  handover.Hp = g2.Hp, handover.Wp = g2.Wp, handover.Cp = g2.Cp, handover.ph = g2.ph, handover.pw = g2.pw;
+  handover.H = p2.h, handover.W = p2.w;
   ImageIo out = handover, in = handover;
   out.xT_out = xT2;
   in.xT_in = xT2;
@@ -1030,11 +1048,12 @@ bool winograd_pair_forward(const float* x, const float* w1, const ConvParams& p1
     im1.V = im2.V = scratch(kScratchWinoV, v_size);
     im1.M = im2.M = scratch(kScratchWinoM, m_size);
     im2.out.yb = scratch(kScratchOut, yb_size);
-    zero_border(im2.xT, g2, p2.h, p2.w);
     // The first's output tiles go straight into the second's padded input (its O1 lanes are the
     // second's Cp2 channels).
     ImageIo handover;
-    handover.xT_out = im2.xT, handover.Wp = g2.Wp, handover.Cp = Cp2, handover.ph = g2.ph, handover.pw = g2.pw;
+    handover.xT_out = im2.xT, handover.Hp = g2.Hp, handover.Wp = g2.Wp, handover.Cp = Cp2;
+    handover.ph = g2.ph, handover.pw = g2.pw, handover.H = p2.h, handover.W = p2.w;
+    zero_border(handover);
     hand_over(im1.out, handover, 0);
     for (int64_t n = b; n < end; n++) {
       im1.x = x + n * p1.c * HW1;
