@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -93,6 +94,15 @@ struct Program {
   ProgramThreads threads;  // on one thread or all of them (program_threads.h)
 };
 
+// Pairs of float arrays that must hold the same bits: an inference plan's copies of the values
+// its batch-norm folds were computed from, against the live parameters (src/nn/plan.ts). One call
+// compares them all (memcmp), where JavaScript compared ~3,400 numbers one by one per resnet20
+// call. The arrays stay the plan's, which checks before each use that none was detached.
+struct SameBitsGuard {
+  std::vector<const float*> a, b;
+  std::vector<size_t> bytes;
+};
+
 // p, with the run's input `in` in place of the recorded input `rec` (null outside programs).
 inline const float* sub(const float* p, const float* rec, const float* in) {
   return rec != nullptr && p == rec ? in : p;
@@ -130,6 +140,8 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
                              InstanceMethod("planSteps", &NablaAddon::PlanSteps),
                              InstanceMethod("planEnd", &NablaAddon::PlanEnd),
                              InstanceMethod("planRun", &NablaAddon::PlanRun),
+                             InstanceMethod("guardMake", &NablaAddon::GuardMake),
+                             InstanceMethod("guardHolds", &NablaAddon::GuardHolds),
                          });
     register_int8(env, exports);  // compress: int8Conv2d, int8Isa, int8SelectIsa
   }
@@ -181,6 +193,36 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     program->threads.record(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count());
     report_scratch(info.Env());
     return info.Env().Undefined();
+  }
+
+  // guardMake([a0, b0, a1, b1, …]): a guard over pairs of Float32Arrays of equal lengths.
+  Napi::Value GuardMake(const Napi::CallbackInfo& info) {
+    if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "guardMake: expected an array of pairs");
+    Napi::Array list = info[0].As<Napi::Array>();
+    if (list.Length() % 2 != 0) throw Napi::RangeError::New(info.Env(), "guardMake: expected pairs of arrays");
+    auto guard = std::make_unique<SameBitsGuard>();
+    for (uint32_t i = 0; i < list.Length(); i += 2) {
+      Napi::Value u = list.Get(i), v = list.Get(i + 1);
+      if (!u.IsTypedArray() || !v.IsTypedArray()) throw Napi::TypeError::New(info.Env(), "guardMake: expected typed arrays");
+      Napi::TypedArray x = u.As<Napi::TypedArray>(), y = v.As<Napi::TypedArray>();
+      if (x.TypedArrayType() != napi_float32_array || y.TypedArrayType() != napi_float32_array)
+        throw Napi::TypeError::New(info.Env(), "guardMake: expected Float32Arrays");
+      if (x.ElementLength() != y.ElementLength())
+        throw Napi::RangeError::New(info.Env(), "guardMake: the arrays of a pair differ in length");
+      guard->a.push_back(reinterpret_cast<const float*>(static_cast<uint8_t*>(x.ArrayBuffer().Data()) + x.ByteOffset()));
+      guard->b.push_back(reinterpret_cast<const float*>(static_cast<uint8_t*>(y.ArrayBuffer().Data()) + y.ByteOffset()));
+      guard->bytes.push_back(x.ByteLength());
+    }
+    return Napi::External<SameBitsGuard>::New(info.Env(), guard.release(), [](Napi::Env, SameBitsGuard* g) { delete g; });
+  }
+
+  // guardHolds(guard): whether every pair holds the same bits.
+  Napi::Value GuardHolds(const Napi::CallbackInfo& info) {
+    if (!info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "guardHolds: expected a guard");
+    const SameBitsGuard* g = info[0].As<Napi::External<SameBitsGuard>>().Data();
+    for (size_t i = 0; i < g->a.size(); i++)
+      if (g->bytes[i] != 0 && std::memcmp(g->a[i], g->b[i], g->bytes[i]) != 0) return Napi::Boolean::New(info.Env(), false);
+    return Napi::Boolean::New(info.Env(), true);
   }
 
   // Tells V8 about scratch memory grown (or freed by exiting threads) since the last report.

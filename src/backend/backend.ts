@@ -363,7 +363,17 @@ export interface KernelPrograms {
   end(): KernelProgram | null;
   /** The program's calls, in order, with `input` (same dtype and length) for the recorded input. */
   run(program: KernelProgram, input: TypedArray): void;
+  /**
+   * A guard over pairs of equally long Float32Arrays, [a0, b0, a1, b1, …], for `holds`. The
+   * caller keeps the arrays alive and checks before each `holds` that none was detached.
+   */
+  sameBitsGuard?(pairs: Float32Array[]): SameBitsGuard;
+  /** Whether every pair of the guard holds the same bits (one call for all of them). */
+  holds?(guard: SameBitsGuard): boolean;
 }
+
+/** An opaque guard (see KernelPrograms.sameBitsGuard). */
+export type SameBitsGuard = { readonly __guard: unique symbol };
 
 /** An opaque recorded program (see KernelPrograms). */
 export type KernelProgram = { readonly __program: unique symbol };

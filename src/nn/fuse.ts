@@ -137,6 +137,65 @@ export function foldIsCurrent(conv: Conv2d, bn: BatchNorm2d, folded: Folded): bo
   return hit !== undefined && hit.folded === folded && stillHolds(hit, conv, bn);
 }
 
+/**
+ * A fold's inputs, set up for a native check of their values (KernelPrograms.sameBitsGuard): the
+ * tensors, their storages and lengths, and `pairs` (live storage, saved copy) for the guard. Null
+ * when `folded` is not bn's cached fold or an input is not a plain float32 tensor (its values then
+ * are checked in JavaScript, foldIsCurrent).
+ */
+export interface FoldGuard {
+  conv: Conv2d;
+  bn: BatchNorm2d;
+  folded: Folded;
+  tensors: (Tensor | null)[];
+  storages: (Float32Array | null)[];
+  lengths: number[];
+  pairs: Float32Array[];
+}
+
+export function foldGuard(conv: Conv2d, bn: BatchNorm2d, folded: Folded): FoldGuard | null {
+  const hit = foldCache.get(bn);
+  if (hit === undefined || hit.folded !== folded || !stillHolds(hit, conv, bn)) return null;
+  const tensors = [bn.runningMean, bn.runningVar, bn.weight, bn.bias, conv.bias];
+  const guard: FoldGuard = { conv, bn, folded, tensors: [], storages: [], lengths: [], pairs: [] };
+  for (let i = 0; i < tensors.length; i++) {
+    const t = tensors[i] ?? null;
+    const saved = hit.inputs[i]!;
+    guard.tensors.push(t);
+    if (t === null) {
+      guard.storages.push(null);
+      guard.lengths.push(0);
+      continue;
+    }
+    if (!(t.storage instanceof Float32Array) || !(saved instanceof Float32Array) || values(t) !== t.storage)
+      return null;
+    guard.storages.push(t.storage);
+    guard.lengths.push(t.storage.length);
+    guard.pairs.push(t.storage, saved);
+  }
+  return guard;
+}
+
+/**
+ * Whether g's fold is still bn's cached fold over the same tensors and storages, none detached:
+ * everything foldIsCurrent checks but the values, which the guard's pairs compare.
+ */
+export function foldGuardHolds(g: FoldGuard): boolean {
+  const { conv, bn } = g;
+  const hit = foldCache.get(bn);
+  if (hit === undefined || hit.folded !== g.folded || hit.conv !== conv) return false;
+  if (hit.eps !== bn.eps || hit.dtype !== conv.weight.dtype) return false;
+  const t = g.tensors;
+  if (bn.runningMean !== t[0] || bn.runningVar !== t[1] || bn.weight !== t[2] || bn.bias !== t[3])
+    return false;
+  if (conv.bias !== t[4]) return false;
+  for (let i = 0; i < 5; i++) {
+    const s = g.storages[i]!;
+    if (s !== null && (t[i]!.storage !== s || s.length !== g.lengths[i])) return false;
+  }
+  return true;
+}
+
 /** foldBatchNorm, reusing the previous fold while its inputs are unchanged. */
 export function foldBatchNormCached(conv: Conv2d, bn: BatchNorm2d | null): Folded {
   const folded = foldCachedOrNew(conv, bn);

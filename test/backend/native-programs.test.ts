@@ -195,3 +195,27 @@ test("a program runs on one thread or all of them with the same bits", { skip },
     setNumThreads(before);
   }
 });
+
+test("a same-bits guard compares its pairs in one call, and rejects bad pairs", { skip }, () => {
+  // (src/nn/plan.ts checks an inference plan's batch-norm fold inputs with one.)
+  const programs = loadNativeBackend()!.programs!;
+  const a = randn(37);
+  const b = a.slice();
+  const c = randn(5);
+  const d = c.slice();
+  const guard = programs.sameBitsGuard!([a, b, c, d, new Float32Array(0), new Float32Array(0)]);
+  assert.equal(programs.holds!(guard), true);
+  b[36] = -b[36]!;
+  assert.equal(programs.holds!(guard), false, "last element of the first pair");
+  b[36] = a[36]!;
+  c[0] = NaN;
+  d[0] = NaN; // (the same NaN bits: the same)
+  assert.equal(programs.holds!(guard), true);
+  d[4] = c[4]! + 1;
+  assert.equal(programs.holds!(guard), false, "second pair");
+  const lib = nativeAddon()!;
+  assert.throws(() => lib.guardMake([a]), /pairs/);
+  assert.throws(() => lib.guardMake([a, c]), /differ in length/);
+  assert.throws(() => lib.guardMake([a, new Int32Array(37) as unknown as Float32Array]), /Float32Arrays/);
+  assert.throws(() => lib.guardHolds({}), /expected a guard/);
+});

@@ -11,7 +11,12 @@ import { Module } from "../../src/nn/module.js";
 import { BatchNorm2d } from "../../src/nn/layers/batchnorm.js";
 import { Conv2d } from "../../src/nn/layers/conv.js";
 import { Linear } from "../../src/nn/layers/linear.js";
-import { inferencePlanPrograms, inferencePlanSteps, setInferencePlans } from "../../src/nn/plan.js";
+import {
+  inferencePlanGuardedFolds,
+  inferencePlanPrograms,
+  inferencePlanSteps,
+  setInferencePlans,
+} from "../../src/nn/plan.js";
 import { setInferencePrograms } from "../../src/nn/plan_replay.js";
 import { getBackend } from "../../src/backend/registry.js";
 
@@ -90,6 +95,8 @@ test("a replay reads parameters and statistics changed in place, and sees new fi
   check("first call");
   check("replayed");
   assert.ok(inferencePlanSteps(model) > 0);
+  // On the native backend the folds' values are compared by one addon call (a guard).
+  if (getBackend().programs?.holds) assert.equal(inferencePlanGuardedFolds(model), 21); // (every batch norm)
   const conv = [...model.modules()].find((m) => m instanceof Conv2d) as Conv2d;
   conv.weight.data[0] = 3;
   check("conv weight changed in place");
@@ -189,6 +196,19 @@ test("a plan is recorded on the second call at a structure version, so mode swit
     nb.noGrad(() => other.call(x));
   }
   assert.equal(inferencePlanSteps(other), 0);
+});
+
+test("a batch-norm parameter whose buffer was detached makes the call throw, never read freed memory", () => {
+  // (On the native backend the plan's guard holds that array's address: the plan must see the
+  // detachment before the guard compares it, and fall back to the forward, which throws.)
+  const model = createModel("resnet20", { numClasses: 10 }).eval();
+  const x = input("resnet20", 1, 7);
+  nb.noGrad(() => model.call(x));
+  nb.noGrad(() => model.call(x));
+  const bn = [...model.modules()].find((m) => m instanceof BatchNorm2d) as BatchNorm2d;
+  const buffer = bn.weight!.storage.buffer as ArrayBuffer;
+  structuredClone(buffer, { transfer: [buffer] });
+  assert.throws(() => nb.noGrad(() => model.call(x)), /detached/);
 });
 
 test("a parameter whose buffer was detached makes the call fail cleanly, never read freed memory", () => {

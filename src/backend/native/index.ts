@@ -15,6 +15,7 @@ import type {
   FusedConvStep,
   KernelProgram,
   KernelPrograms,
+  SameBitsGuard,
   Kernels,
   Pool2dParams,
   ReduceOp,
@@ -105,6 +106,10 @@ export interface NativeAddon {
   planEnd(): object | null;
   /** Run a program, on this input. */
   planRun(program: object, input: Float32Array): void;
+  /** A guard over pairs of equally long Float32Arrays ([a0, b0, a1, b1, …]). */
+  guardMake(pairs: Float32Array[]): object;
+  /** Whether every pair of the guard holds the same bits. */
+  guardHolds(guard: object): boolean;
   sgdStep(
     param: Float32Array,
     paramOffset: number,
@@ -614,6 +619,8 @@ function programs(lib: NativeAddon): KernelPrograms {
     recorded: () => lib.planSteps(),
     end: () => lib.planEnd() as KernelProgram | null,
     run: (program, input) => lib.planRun(program, input as Float32Array),
+    sameBitsGuard: (pairs) => lib.guardMake(pairs) as SameBitsGuard,
+    holds: (guard) => lib.guardHolds(guard),
   };
 }
 
