@@ -54,7 +54,10 @@ class ProgramThreads {
     if ((2 * kTrialsPerSide - trials_left_) % kBlock != 0) times_[cap_].push_back(ns);
     if (--trials_left_ == 0) {
       chosen_ = median(times_[1]) < median(times_[0]) ? 1 : 0;
-      runs_until_trial_ = kRunsBetweenTrials;
+      // The first trials come sooner: a program's first runs share the cores with V8 compiling
+      // and collecting the code around it, and a choice made then would hold for a long time.
+      runs_until_trial_ = gap_;
+      gap_ = std::min(4 * gap_, kRunsBetweenTrials);
     }
   }
 
@@ -72,6 +75,7 @@ class ProgramThreads {
   int cap_ = 0, chosen_ = 0, trials_left_ = 0;
   bool fixed_ = false;
   int64_t runs_until_trial_ = 0;
+  int64_t gap_ = 64;  // runs until the next trial after this one (×4 per trial, to kRunsBetweenTrials)
   std::vector<double> times_[2];
 };
 
