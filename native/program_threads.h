@@ -5,11 +5,13 @@
 // microseconds. Split between two cores, each kernel's input is partly in the other core's cache,
 // and each waits for the slower core; on a shared host the two cores' speeds also differ by tens
 // of percent, and that changes by the minute. Whether two threads beat one therefore depends on
-// the host at the time, not on the network alone: measured on resnet20 batch 1 in one process
-// (bench/native/replay.ts), one thread was 10 % faster at one time and 5 % slower at another.
-// So the program measures: it alternates the two settings for a few runs, keeps the faster, and
-// compares again every few thousand runs. Kernels split work by shape, not by thread count, so
-// the choice never changes a result.
+// the host at the time, not on the network alone. On resnet20 batch 1, `bench/native/ab.ts
+// NABLA_PROGRAM_THREADS all 1 resnet20 12 latency` once gave one thread 1.5x the time of two, and
+// for long stretches of the same day the two settings were within 5 % of each other, either way
+// (BENCHMARKS.md, session 11). So the program measures: it runs blocks of each setting for a few
+// dozen runs, keeps the faster, and compares again later (sooner at first, then every few
+// thousand runs). Kernels split work by shape, not by thread count, so the choice never changes
+// a result.
 #pragma once
 
 #include <algorithm>
