@@ -15,7 +15,8 @@
 //   module's own fields (training flags, hyper-parameters, which tensor each field holds);
 // - the grad mode, the backend, and the input's shape, dtype and layout;
 // - every batch-norm fold the forward used (fuse.ts's foldIsCurrent: still the cached fold, its
-//   inputs unchanged).
+//   inputs unchanged; where the backend offers a same-bits guard, the values of all folds'
+//   inputs are compared by one backend call and only the identities here: foldGuardHolds).
 // Parameters and buffers are passed to the kernels as their live storage, so in-place changes
 // (an optimizer step, loadStateDict) are simply read. While recording, every array a kernel
 // receives must be accounted for: the input, a parameter or buffer, the output of an earlier
