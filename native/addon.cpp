@@ -187,7 +187,9 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     const float* x = array_arg<float>(info, 1, program->input_len, "input");
     const auto start = std::chrono::steady_clock::now();
     {
-      ThreadCap cap(program->threads.next_cap(ThreadPool::instance().size()));
+      const ThreadSetting setting = program->threads.next(ThreadPool::instance().size());
+      ThreadCap cap(setting == ThreadSetting::kOne ? 1 : 0);
+      SplitSmallConvs small(setting == ThreadSetting::kAllSmall);
       for (const auto& step : program->steps) step(x);
     }
     program->threads.record(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count());

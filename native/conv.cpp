@@ -428,7 +428,10 @@ bool direct_enabled() {
 // threads only when it is big: at batch 1, two threads were slower than one below ~8 MFLOP
 // (resnet20's stem and stride-2 layers) and faster above ~20 MFLOP (wide-s2), in
 // `bench/native/conv-layers.ts all 1` with NABLA_NUM_THREADS=1 and 2.
-int conv_threads(const ConvParams& p, double flops) { return threads_for(flops, p.n > 1 ? 1 << 18 : 1 << 22); }
+// Within SplitSmallConvs, from ~2 MFLOP (a stride-2 layer of resnet20).
+int conv_threads(const ConvParams& p, double flops) {
+  return threads_for(flops, p.n > 1 ? 1 << 18 : t_split_small_convs ? 1 << 20 : 1 << 22);
+}
 
 // Picks the register tile that wastes the fewest lanes and pixels on this shape (ties: the larger
 // tile, then the one with fewer loads per FMA). False if the direct kernels do not apply.

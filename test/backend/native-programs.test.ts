@@ -155,46 +155,68 @@ test("programs: nothing recorded gives null, and bad runs throw", { skip }, () =
   assert.throws(() => lib.planRun({}, x), /expected a program/);
 });
 
-test("a program runs on one thread or all of them with the same bits", { skip }, () => {
-  // ProgramThreads (native/program_threads.h) picks per program, by timing, whether its runs use
-  // the calling thread alone or the whole pool. Its trials alternate blocks of both, so 100 runs
-  // cover both settings, as do NABLA_PROGRAM_THREADS=1 and =all; every run must give the bits of
-  // the direct calls. The matmul is large enough to be split between threads.
-  const backend = loadNativeBackend()!;
-  const programs = backend.programs!;
-  const k = backend.kernels;
-  const w = randn(256 * 256);
-  const net = (x: Float32Array, y: Float32Array, s: Float32Array) => {
-    k.matmul!(x, w, y, 1, 128, 256, 256, 0, 0, false, false);
-    k.softmax!(false, y, 128, 256, 1, s);
-  };
-  const before = nativeInfo()!.threads;
-  try {
-    for (const threads of [2, 3]) {
-      setNumThreads(threads);
-      const x0 = randn(128 * 256);
-      const [y, s] = [new Float32Array(128 * 256), new Float32Array(128 * 256)];
-      assert.equal(programs.begin(x0), true);
-      net(x0, y, s);
-      const program = programs.end()!;
-      const [wy, ws] = [new Float32Array(128 * 256), new Float32Array(128 * 256)];
-      for (let run = 0; run < 120; run++) {
-        const setting = run < 100 ? undefined : run < 110 ? "1" : "all";
-        if (setting === undefined) delete process.env["NABLA_PROGRAM_THREADS"];
-        else process.env["NABLA_PROGRAM_THREADS"] = setting;
-        const x = randn(128 * 256);
-        net(x, wy, ws);
-        programs.run(program, x);
-        for (let e = 0; e < s.length; e++)
-          if (!Object.is(s[e], ws[e]) || !Object.is(y[e], wy[e]))
-            assert.fail(`${threads} threads, run ${run} (${setting ?? "chosen"}): element ${e} differs`);
+test(
+  "a program runs on one thread, on all, or with small convolutions split too, with the same bits",
+  { skip },
+  () => {
+    // ProgramThreads (native/program_threads.h) picks per program, by timing, whether its runs use
+    // the calling thread alone, the whole pool, or the pool with batch-1 convolutions of 1–4 MFLOP
+    // split too. Its trials take blocks of each setting in turn, so 100 runs cover all three, as do
+    // NABLA_PROGRAM_THREADS=1, =all and =small; every run must give the bits of the direct calls.
+    // The matmul is large enough to be split between threads; the stride-2 convolution (2.4 MFLOP,
+    // batch 1) is split only under =small.
+    const backend = loadNativeBackend()!;
+    const programs = backend.programs!;
+    const k = backend.kernels;
+    const w = randn(256 * 256);
+    const cw = randn(32 * 16 * 9);
+    const cx = randn(16 * 32 * 32);
+    const cb = randn(32);
+    const cp = { ...conv(16, 32, 32), strideH: 2, strideW: 2, outH: 16, outW: 16 };
+    const net = (x: Float32Array, y: Float32Array, s: Float32Array, c: Float32Array) => {
+      k.matmul!(x, w, y, 1, 128, 256, 256, 0, 0, false, false);
+      k.softmax!(false, y, 128, 256, 1, s);
+      k.conv2dFused!(cx, cw, cp, c, null, cb, null, true, false, false);
+    };
+    const before = nativeInfo()!.threads;
+    try {
+      for (const threads of [2, 3]) {
+        setNumThreads(threads);
+        const x0 = randn(128 * 256);
+        const out = () => [
+          new Float32Array(128 * 256),
+          new Float32Array(128 * 256),
+          new Float32Array(32 * 256),
+        ];
+        const got = out();
+        assert.equal(programs.begin(x0), true);
+        net(x0, got[0]!, got[1]!, got[2]!);
+        const program = programs.end()!;
+        const want = out();
+        for (let run = 0; run < 130; run++) {
+          const setting =
+            run < 100 ? undefined : (["1", "all", "small"] as const)[Math.floor((run - 100) / 10)];
+          if (setting === undefined) delete process.env["NABLA_PROGRAM_THREADS"];
+          else process.env["NABLA_PROGRAM_THREADS"] = setting;
+          const x = randn(128 * 256);
+          net(x, want[0]!, want[1]!, want[2]!);
+          for (const g of got) g.fill(NaN); // (a step the run skipped would leave NaN)
+          programs.run(program, x);
+          got.forEach((g, j) => {
+            for (let e = 0; e < g.length; e++)
+              if (!Object.is(g[e], want[j]![e]))
+                assert.fail(
+                  `${threads} threads, run ${run} (${setting ?? "chosen"}): output ${j}[${e}] differs`,
+                );
+          });
+        }
       }
+    } finally {
+      delete process.env["NABLA_PROGRAM_THREADS"];
+      setNumThreads(before);
     }
-  } finally {
-    delete process.env["NABLA_PROGRAM_THREADS"];
-    setNumThreads(before);
-  }
-});
+  },
+);
 
 test("a same-bits guard compares its pairs in one call, and rejects bad pairs", { skip }, () => {
   // (src/nn/plan.ts checks an inference plan's batch-norm fold inputs with one.)
