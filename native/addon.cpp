@@ -188,8 +188,8 @@ class NablaAddon : public Napi::Addon<NablaAddon> {
     const auto start = std::chrono::steady_clock::now();
     {
       const ThreadSetting setting = program->threads.next(ThreadPool::instance().size());
-      ThreadCap cap(setting == ThreadSetting::kOne ? 1 : 0);
-      SplitSmallConvs small(setting == ThreadSetting::kAllSmall);
+      Scoped<int> cap(t_thread_cap, setting == ThreadSetting::kOne ? 1 : 0);
+      Scoped<bool> small(t_split_small_convs, setting == ThreadSetting::kAllSmall);
       for (const auto& step : program->steps) step(x);
     }
     program->threads.record(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count());

@@ -39,4 +39,19 @@ float* scratch(ScratchSlot slot, size_t n);
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
+// Sets `var` (a thread-local setting such as t_thread_cap) to `value` for the scope, then
+// restores it.
+template <typename T>
+class Scoped {
+ public:
+  Scoped(T& var, T value) : var_(var), saved_(var) { var_ = value; }
+  ~Scoped() { var_ = saved_; }
+  Scoped(const Scoped&) = delete;
+  Scoped& operator=(const Scoped&) = delete;
+
+ private:
+  T& var_;
+  T saved_;
+};
+
 }  // namespace nabla

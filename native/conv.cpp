@@ -428,7 +428,7 @@ bool direct_enabled() {
 // threads only when it is big: at batch 1, two threads were slower than one below ~8 MFLOP
 // (resnet20's stem and stride-2 layers) and faster above ~20 MFLOP (wide-s2), in
 // `bench/native/conv-layers.ts all 1` with NABLA_NUM_THREADS=1 and 2.
-// Within SplitSmallConvs, from ~2 MFLOP (a stride-2 layer of resnet20).
+// With t_split_small_convs set, from ~2 MFLOP (a stride-2 layer of resnet20).
 int conv_threads(const ConvParams& p, double flops) {
   return threads_for(flops, p.n > 1 ? 1 << 18 : t_split_small_convs ? 1 << 20 : 1 << 22);
 }

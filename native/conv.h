@@ -36,20 +36,10 @@ void conv2d_pair_forward(const float* x, const float* w1, const ConvParams& p1, 
 void conv2d_backward_input(const float* gy, const float* w, const ConvParams& p, float* gx);
 void conv2d_backward_weight(const float* x, const float* gy, const ConvParams& p, float* gw);
 
-// Set on the calling thread (SplitSmallConvs): a single image's convolutions of 1 to 4 MFLOP
-// are split between threads too (by default those stay on one thread, batch 1 only). Whether that
-// pays depends on how fast the host moves data between cores (native/program_threads.h).
+// Set on the calling thread (for a scope: Scoped, common.h), a single image's convolutions of 1 to
+// 4 MFLOP are split between threads too (by default those stay on one thread, batch 1 only).
+// Whether that pays depends on how fast the host moves data between cores
+// (native/program_threads.h).
 inline thread_local bool t_split_small_convs = false;
-
-class SplitSmallConvs {
- public:
-  explicit SplitSmallConvs(bool on) : saved_(t_split_small_convs) { t_split_small_convs = on; }
-  ~SplitSmallConvs() { t_split_small_convs = saved_; }
-  SplitSmallConvs(const SplitSmallConvs&) = delete;
-  SplitSmallConvs& operator=(const SplitSmallConvs&) = delete;
-
- private:
-  bool saved_;
-};
 
 }  // namespace nabla

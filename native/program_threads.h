@@ -1,6 +1,6 @@
 // How a recorded program (addon.cpp's Program: an inference plan's kernel calls) uses the
 // threads: the pool's as kernels split work by default, only the calling thread, or the pool with
-// batch-1 convolutions of 1–4 MFLOP split too (SplitSmallConvs in conv.h).
+// batch-1 convolutions of 1–4 MFLOP split too (t_split_small_convs in conv.h).
 //
 // A batch-1 forward of a small network is a chain of kernels of a few to a few tens of
 // microseconds. Split between two cores, each kernel's input is partly in the other core's cache,
@@ -28,7 +28,7 @@ namespace nabla {
 enum class ThreadSetting {
   kAll = 0,       // the pool, as kernels split work by default
   kOne = 1,       // the calling thread alone
-  kAllSmall = 2,  // the pool, and batch-1 convolutions from ~2 MFLOP split too (SplitSmallConvs)
+  kAllSmall = 2,  // the pool, and batch-1 convolutions from ~2 MFLOP split too (t_split_small_convs)
 };
 
 class ProgramThreads {

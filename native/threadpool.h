@@ -17,14 +17,15 @@
 
 namespace nabla {
 
-// A cap on the threads this (calling) thread's kernels use, 0 for none; see ThreadCap.
+// A cap on the threads this (calling) thread's kernels use, 0 for none (set it for a scope with
+// Scoped, common.h). Kernels split work by shape, not by thread count, so results do not change.
 inline thread_local int t_thread_cap = 0;
 
 class ThreadPool {
  public:
   static ThreadPool& instance();
   // Number of threads a job may use (workers + caller); NABLA_NUM_THREADS overrides the core count.
-  // Within a ThreadCap on the calling thread, at most its cap.
+  // With t_thread_cap set on the calling thread, at most that.
   int size() const {
     const int s = size_.load(std::memory_order_relaxed);
     return t_thread_cap > 0 && t_thread_cap < s ? t_thread_cap : s;
@@ -47,19 +48,6 @@ class ThreadPool {
   struct Impl;
   Impl* impl_;
   std::atomic<int> size_;
-};
-
-// While alive, kernels called from this thread use at most `cap` threads (1: all on this
-// thread). Kernels split work by shape, not by thread count, so results do not change.
-class ThreadCap {
- public:
-  explicit ThreadCap(int cap) : saved_(t_thread_cap) { t_thread_cap = cap; }
-  ~ThreadCap() { t_thread_cap = saved_; }
-  ThreadCap(const ThreadCap&) = delete;
-  ThreadCap& operator=(const ThreadCap&) = delete;
-
- private:
-  int saved_;
 };
 
 // Number of threads worth using for `work` units of roughly one flop/element each: small jobs stay on
